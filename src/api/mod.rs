@@ -1,0 +1,153 @@
+//! The HTTP contract: one module per `/api/v1/<resource>`, plus the wire helpers they share.
+
+pub mod auth;
+pub mod cloudron;
+pub mod eventlog;
+pub mod provision;
+pub mod tokens;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiError, ApiQuery};
+
+/// Cloudron clients ask for pages of up to 5000; beyond that is refused rather than clamped, so a
+/// client never mistakes a short page for the end of the list.
+pub const MAX_PER_PAGE: u32 = 5000;
+
+/// `page` and `per_page` as the list endpoints take them.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page number, from 1.
+    #[param(value_type = Option<u32>, minimum = 1, default = 1)]
+    page: Option<String>,
+    /// Items per page.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 5000, default = 25)]
+    per_page: Option<String>,
+}
+
+/// A validated page request; extract it in a list handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl Page {
+    pub fn limit(self) -> i64 {
+        i64::from(self.per_page)
+    }
+
+    pub fn offset(self) -> i64 {
+        i64::from(self.page - 1) * i64::from(self.per_page)
+    }
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Self {
+            page: 1,
+            per_page: 25,
+        }
+    }
+}
+
+impl TryFrom<PageQuery> for Page {
+    type Error = ApiError;
+
+    fn try_from(query: PageQuery) -> Result<Self, ApiError> {
+        let number = |name: &str, value: Option<String>, default: u32, max: u32| match value {
+            None => Ok(default),
+            Some(text) => match text.parse::<u32>() {
+                Ok(n) if (1..=max).contains(&n) => Ok(n),
+                _ => Err(ApiError::bad_request(format!(
+                    "{name} must be an integer between 1 and {max}"
+                ))),
+            },
+        };
+        Ok(Self {
+            page: number("page", query.page, 1, u32::MAX)?,
+            per_page: number("per_page", query.per_page, 25, MAX_PER_PAGE)?,
+        })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Page {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let ApiQuery(query) = ApiQuery::<PageQuery>::from_request_parts(parts, state).await?;
+        Page::try_from(query)
+    }
+}
+
+/// Cloudron's time format: ISO 8601 UTC with milliseconds, `2022-03-05T02:30:00.000Z`.
+pub fn iso(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub fn now_iso() -> String {
+    iso(Utc::now())
+}
+
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+/// The `{}` body of Cloudron's "200 No Content" setters.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct Empty {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(page: Option<&str>, per_page: Option<&str>) -> Result<Page, ApiError> {
+        Page::try_from(PageQuery {
+            page: page.map(Into::into),
+            per_page: per_page.map(Into::into),
+        })
+    }
+
+    #[test]
+    fn defaults_are_page_one_of_25() {
+        assert_eq!(
+            page(None, None).unwrap(),
+            Page {
+                page: 1,
+                per_page: 25
+            }
+        );
+    }
+
+    #[test]
+    fn offsets_follow_the_page() {
+        let p = page(Some("3"), Some("10")).unwrap();
+        assert_eq!((p.limit(), p.offset()), (10, 20));
+    }
+
+    #[test]
+    fn zero_negative_garbage_and_oversize_are_refused() {
+        for (p, pp) in [
+            ("0", "1"),
+            ("-1", "1"),
+            ("abc", "1"),
+            ("1", "0"),
+            ("1", "abc"),
+            ("1", "5001"),
+            ("2abc", "1"),
+        ] {
+            assert!(page(Some(p), Some(pp)).is_err(), "{p} {pp}");
+        }
+    }
+
+    #[test]
+    fn times_have_milliseconds_and_z() {
+        let t = DateTime::from_timestamp_millis(1_646_447_400_000).unwrap();
+        assert_eq!(iso(t), "2022-03-05T02:30:00.000Z");
+    }
+}

@@ -1,0 +1,213 @@
+//! AppState, the router with its layers, and the serve loop with graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header;
+use axum::middleware::from_fn_with_state;
+use axum::routing::get;
+use serde_json::json;
+use sqlx::SqlitePool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::LatencyUnit;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::last_used::LastUsed;
+use crate::config::Config;
+use crate::error::{method_not_allowed_fallback, not_found_fallback, panic_response};
+use crate::eventlog::{self, Action, Source};
+use crate::network::{self, Network};
+use crate::{api, auth, openapi, store, telemetry};
+
+/// JSON bodies are small; image uploads raise this on their own routes.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+/// How long in-flight requests get to finish after SIGTERM.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+const LAST_USED_FLUSH_EVERY: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: SqlitePool,
+    pub config: Arc<Config>,
+    pub last_used: Arc<LastUsed>,
+    pub network: Arc<Network>,
+    /// Cancelled on shutdown: streams end and background jobs stop.
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// Opens the store (running migrations) and records `cloudron.start`.
+    pub async fn start(config: Config) -> anyhow::Result<Self> {
+        let db = store::connect(&config.database_url).await?;
+        let data = json!({ "version": env!("CARGO_PKG_VERSION") });
+        eventlog::record(&db, Action::CloudronStart, &Source::system("boot"), data).await?;
+        if !store::users::owner_exists(&db).await? {
+            tracing::warn!(
+                "boxd is not activated: POST /api/v1/provision/activate creates the owner account"
+            );
+        }
+        Ok(Self {
+            db,
+            config: Arc::new(config),
+            last_used: Arc::default(),
+            network: Arc::default(),
+            shutdown: CancellationToken::new(),
+        })
+    }
+}
+
+/// The routes, split into public ones and ones behind the token layer, and their OpenAPI paths.
+fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
+    let (public, public_doc) = OpenApiRouter::new()
+        .routes(routes!(api::auth::login))
+        .routes(routes!(api::cloudron::get_status))
+        .routes(routes!(api::provision::activate))
+        .split_for_parts();
+    let (protected, protected_doc) = OpenApiRouter::new()
+        .routes(routes!(api::eventlog::list_events))
+        .routes(routes!(api::eventlog::get_event))
+        .routes(routes!(api::tokens::list_tokens, api::tokens::create_token))
+        .routes(routes!(api::tokens::get_token, api::tokens::delete_token))
+        .split_for_parts();
+    let mut doc = openapi::ApiDoc::openapi();
+    doc.merge(public_doc);
+    doc.merge(protected_doc);
+    (public, protected, doc)
+}
+
+/// The OpenAPI document as `boxd openapi` prints it and `/api/v1/openapi.json` serves it.
+pub fn openapi_json() -> String {
+    let doc = routes().2;
+    let mut json = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    json.push('\n');
+    json
+}
+
+pub fn router(state: AppState) -> Router {
+    let (public, protected, doc) = routes();
+    let spec: Arc<str> = serde_json::to_string_pretty(&doc)
+        .unwrap_or_default()
+        .into();
+    let protected = protected.route_layer(from_fn_with_state(
+        state.clone(),
+        auth::layer::require_token,
+    ));
+    // The page loads only the vendored swagger-ui assets; no validator, nothing external.
+    let docs_config =
+        utoipa_swagger_ui::Config::new(["/api/v1/openapi.json"]).validator_url("none");
+    let docs: Router<AppState> = SwaggerUi::new("/api/v1/docs").config(docs_config).into();
+    let serve_spec = get(move || {
+        let spec = spec.clone();
+        async move {
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                format!("{spec}\n"),
+            )
+        }
+    });
+
+    Router::new()
+        .merge(public)
+        .merge(protected)
+        .merge(docs)
+        .route("/api/v1/openapi.json", serve_spec)
+        .fallback(not_found_fallback)
+        .method_not_allowed_fallback(method_not_allowed_fallback)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(from_fn_with_state(state.clone(), network::layer))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(telemetry::request_span)
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(LatencyUnit::Micros),
+                )
+                // Failures are logged once, where the error is rendered.
+                .on_failure(()),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+        ]))
+        .with_state(state)
+}
+
+/// Opens the store and serves on `listener` until `shutdown` resolves.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = AppState::start(config).await?;
+    run(state, listener, shutdown).await
+}
+
+/// Serves until `shutdown`; then stops accepting, gives in-flight requests a bounded time, ends
+/// streams and background jobs, and flushes what is buffered.
+pub async fn run(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let addr = listener
+        .local_addr()
+        .context("the listener has no address")?;
+    let cancel = state.shutdown.clone();
+    let flusher = tokio::spawn(flush_last_used(state.clone()));
+    tokio::spawn({
+        let cancel = cancel.clone();
+        async move {
+            shutdown.await;
+            cancel.cancel();
+        }
+    });
+
+    tracing::info!(listen.addr = %addr, "listening on {addr}");
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let server =
+        axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
+    tokio::select! {
+        served = server => served.context("the HTTP server failed")?,
+        () = async { cancel.cancelled().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
+            tracing::warn!("in-flight requests did not finish in {SHUTDOWN_GRACE:?}; closing them");
+        }
+    }
+    tracing::info!("shutting down");
+    flusher.await.context("the lastUsedAt flusher panicked")?;
+    state.db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn flush_last_used(state: AppState) {
+    let mut every = tokio::time::interval(LAST_USED_FLUSH_EVERY);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            () = state.shutdown.cancelled() => break,
+        }
+        if let Err(err) = state.last_used.flush(&state.db).await {
+            tracing::warn!(error = %err, "could not store token lastUsedAt: {err}");
+        }
+    }
+    if let Err(err) = state.last_used.flush(&state.db).await {
+        tracing::warn!(error = %err, "could not store token lastUsedAt: {err}");
+    }
+}

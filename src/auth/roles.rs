@@ -1,0 +1,113 @@
+//! Roles and the extractors that put a route's role requirement in its handler signature.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::Caller;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "TEXT", rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Admin,
+    UserManager,
+    MailManager,
+    User,
+}
+
+impl Role {
+    /// usermanager and mailmanager share a rank (DESIGN.md §2).
+    fn rank(self) -> u8 {
+        match self {
+            Self::User => 0,
+            Self::UserManager | Self::MailManager => 1,
+            Self::Admin => 2,
+            Self::Owner => 3,
+        }
+    }
+
+    pub fn at_least(self, min: Role) -> bool {
+        self.rank() >= min.rank()
+    }
+
+    pub fn outranks(self, other: Role) -> bool {
+        self.rank() > other.rank()
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Admin => "admin",
+            Self::UserManager => "usermanager",
+            Self::MailManager => "mailmanager",
+            Self::User => "user",
+        }
+    }
+}
+
+fn require(caller: Caller, min: Role, what: &str) -> Result<Caller, ApiError> {
+    if caller.user.role.at_least(min) {
+        Ok(caller)
+    } else {
+        Err(ApiError::forbidden(format!("This needs the {what} role")))
+    }
+}
+
+macro_rules! role_extractor {
+    ($(#[$doc:meta])* $name:ident, $role:expr, $what:literal) => {
+        $(#[$doc])*
+        pub struct $name(pub Caller);
+
+        impl<S: Send + Sync> FromRequestParts<S> for $name {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+                let caller = Caller::from_request_parts(parts, state).await?;
+                require(caller, $role, $what).map($name)
+            }
+        }
+    };
+}
+
+role_extractor!(
+    /// In a handler's arguments: the caller is at least a user manager.
+    UserManager,
+    Role::UserManager,
+    "usermanager"
+);
+role_extractor!(
+    /// In a handler's arguments: the caller is an admin or the owner.
+    Admin,
+    Role::Admin,
+    "admin"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranks_order_the_roles() {
+        assert!(Role::Owner.at_least(Role::Admin));
+        assert!(Role::Admin.at_least(Role::UserManager));
+        assert!(Role::MailManager.at_least(Role::UserManager));
+        assert!(Role::UserManager.at_least(Role::MailManager));
+        assert!(!Role::User.at_least(Role::UserManager));
+        assert!(!Role::Admin.at_least(Role::Owner));
+        assert!(Role::Owner.outranks(Role::Admin) && !Role::Admin.outranks(Role::Admin));
+    }
+
+    #[test]
+    fn roles_use_cloudron_spellings() {
+        assert_eq!(
+            serde_json::to_value(Role::UserManager).unwrap(),
+            "usermanager"
+        );
+        let role: Role = serde_json::from_value("mailmanager".into()).unwrap();
+        assert_eq!(role, Role::MailManager);
+    }
+}

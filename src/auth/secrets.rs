@@ -1,0 +1,112 @@
+//! Token and password secrets: generation, SHA-256 for tokens, argon2id for passwords.
+
+use std::sync::LazyLock;
+
+use anyhow::Context;
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
+
+/// Each argon2 run takes 19 MiB; bounding the runs bounds the memory a flood of logins can take.
+static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
+    let cpus = std::thread::available_parallelism().map_or(2, usize::from);
+    Semaphore::new(cpus.max(2))
+});
+
+/// Verified when the user does not exist, so unknown names cost what known ones do.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    let password = new_token();
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .unwrap_or_default()
+});
+
+/// A new API token: 256 random bits, base64url (43 characters).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What the store keeps of a token.
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+pub fn hashes_equal(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
+}
+
+/// Hashes a password with argon2id (OWASP parameters) off the async runtime.
+pub async fn hash_password(password: String) -> anyhow::Result<String> {
+    let _permit = HASHING
+        .acquire()
+        .await
+        .context("password hashing is shut down")?;
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(|err| anyhow::anyhow!("hashing a password failed: {err}"))
+    })
+    .await?
+}
+
+/// Checks `password` against a stored hash; with no hash (unknown user) it still spends the time.
+pub async fn verify_password(password: String, hash: Option<String>) -> anyhow::Result<bool> {
+    let _permit = HASHING
+        .acquire()
+        .await
+        .context("password hashing is shut down")?;
+    tokio::task::spawn_blocking(move || {
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| DUMMY_HASH.clone());
+        let parsed = PasswordHash::new(&hash)
+            .map_err(|err| anyhow::anyhow!("a stored password hash is malformed: {err}"))?;
+        let matches = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
+        Ok(known && matches)
+    })
+    .await?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_urlsafe() {
+        let (a, b) = (new_token(), new_token());
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, b);
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+    }
+
+    #[tokio::test]
+    async fn a_password_verifies_only_against_its_own_hash() {
+        let hash = hash_password("correct horse".into()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(
+            verify_password("correct horse".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify_password("wrong horse".into(), Some(hash))
+                .await
+                .unwrap()
+        );
+        assert!(!verify_password("correct horse".into(), None).await.unwrap());
+    }
+}

@@ -1,0 +1,212 @@
+//! The command line (clap) and the validated `Config` the server runs with.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "boxd",
+    version,
+    about = "The Cloudron REST API as one binary over SQLite."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API server until SIGTERM or SIGINT.
+    Serve(Box<ServeArgs>),
+    /// Print the OpenAPI document (JSON) on stdout.
+    Openapi,
+    /// Operator commands that work directly on the data dir (server stopped or running).
+    Admin(AdminArgs),
+    /// Exit 0 when the server answers GET /api/v1/cloudron/status with 200, 1 otherwise.
+    Healthcheck(HealthcheckArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Where the store lives; shared by `serve` and `admin`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// Directory for the SQLite file, uploaded images and task logs.
+    #[arg(long, env = "BOXD_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// The store [default: sqlite://<data-dir>/boxd.sqlite].
+    #[arg(long, env = "BOXD_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// HTTP listen address (port 0 picks a free port; the bound address is logged).
+    #[arg(long, env = "BOXD_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The dashboard domain (my.example.com).
+    #[arg(long, env = "BOXD_DOMAIN", default_value = "localhost")]
+    pub domain: String,
+    /// Log line format.
+    #[arg(long, env = "BOXD_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AdminArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create the owner account (the same as activation over HTTP).
+    CreateOwner {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        display_name: String,
+        /// Read the password from this file's first line instead of prompting.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// Set a user's password.
+    ResetPassword {
+        username: String,
+        /// Read the password from this file's first line instead of prompting.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// Create an API token for a user and print it once.
+    CreateToken {
+        username: String,
+        #[arg(long, default_value = "admin-cli")]
+        name: String,
+        /// Make a read-only token (scope {"*":"r"}).
+        #[arg(long)]
+        readonly: bool,
+    },
+    /// List the users: id, username, email, role, active.
+    ListUsers,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HealthcheckArgs {
+    /// The status URL [default: derived from --listen].
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The server's listen address, used when --url is absent.
+    #[arg(long, env = "BOXD_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+}
+
+/// Everything the server needs, validated once. Tests build it with [`Config::for_tests`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub domain: String,
+    pub log_format: LogFormat,
+}
+
+impl StoreArgs {
+    /// Creates the data dir, checks it is writable, and resolves the database URL.
+    pub fn resolve(&self) -> anyhow::Result<(PathBuf, String)> {
+        prepare_data_dir(&self.data_dir)?;
+        let url = match &self.database_url {
+            Some(url) if url.starts_with("sqlite:") => url.clone(),
+            Some(url) => bail!("--database-url must be a sqlite: URL, got {url:?}"),
+            None => format!("sqlite://{}", self.data_dir.join("boxd.sqlite").display()),
+        };
+        Ok((self.data_dir.clone(), url))
+    }
+}
+
+impl Config {
+    pub fn from_args(args: &ServeArgs) -> anyhow::Result<Self> {
+        let (data_dir, database_url) = args.store.resolve()?;
+        let domain = args.domain.trim().to_ascii_lowercase();
+        if domain.is_empty() || domain.contains(['/', ' ', ':']) {
+            bail!(
+                "--domain must be a host name such as my.example.com, got {:?}",
+                args.domain
+            );
+        }
+        Ok(Self {
+            listen: args.listen,
+            data_dir,
+            database_url,
+            domain,
+            log_format: args.log_format,
+        })
+    }
+
+    /// A config for an in-process server on an ephemeral port over `dir`.
+    pub fn for_tests(dir: &Path) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: dir.to_path_buf(),
+            database_url: format!("sqlite://{}", dir.join("boxd.sqlite").display()),
+            domain: "my.example.com".into(),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create data dir {}", dir.display()))?;
+    let probe = dir.join(".boxd-write-probe");
+    std::fs::write(&probe, b"ok")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .with_context(|| format!("data dir {} is not writable", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn database_url_defaults_into_the_data_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = StoreArgs {
+            data_dir: dir.path().join("d"),
+            database_url: None,
+        };
+        let (_, url) = args.resolve().unwrap();
+        assert!(
+            url.starts_with("sqlite://") && url.ends_with("/d/boxd.sqlite"),
+            "{url}"
+        );
+    }
+
+    #[test]
+    fn a_non_sqlite_database_url_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = StoreArgs {
+            data_dir: dir.path().to_path_buf(),
+            database_url: Some("postgres://x".into()),
+        };
+        assert!(args.resolve().is_err());
+    }
+}

@@ -1,0 +1,99 @@
+//! The eventlog service: every state change records an event, in the caller's transaction.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::SqliteExecutor;
+use sqlx::types::Json;
+
+use crate::api::now_iso;
+use crate::store;
+use crate::store::users::UserRow;
+
+/// The upstream action names boxd records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    CloudronStart,
+    CloudronActivate,
+    UserAdd,
+    UserLogin,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CloudronStart => "cloudron.start",
+            Self::CloudronActivate => "cloudron.activate",
+            Self::UserAdd => "user.add",
+            Self::UserLogin => "user.login",
+        }
+    }
+}
+
+/// Who caused an event: `{userId, username, ip}`; system sources carry a name such as `boot`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Source {
+    pub user_id: Option<String>,
+    pub username: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl Source {
+    pub fn user(user: &UserRow, ip: IpAddr) -> Self {
+        Self {
+            user_id: Some(user.id.clone()),
+            username: user.username.clone(),
+            ip: Some(ip.to_string()),
+        }
+    }
+
+    /// An unauthenticated request.
+    pub fn anonymous(ip: IpAddr) -> Self {
+        Self {
+            user_id: None,
+            username: None,
+            ip: Some(ip.to_string()),
+        }
+    }
+
+    /// boxd itself: `boot` at start-up, `cron` for schedules, `sysadmin` for the operator CLI.
+    pub fn system(name: &str) -> Self {
+        Self {
+            user_id: None,
+            username: Some(name.to_owned()),
+            ip: None,
+        }
+    }
+}
+
+/// A user's public fields, as events carry them; never hashes or 2FA secrets.
+pub fn public_user(user: &UserRow) -> Value {
+    json!({
+        "id": user.id,
+        "username": user.username,
+        "email": user.email,
+        "displayName": user.display_name,
+        "role": user.role,
+        "active": user.active,
+    })
+}
+
+/// Records one event; pass the transaction of the change it describes.
+pub async fn record(
+    db: impl SqliteExecutor<'_>,
+    action: Action,
+    source: &Source,
+    data: Value,
+) -> sqlx::Result<String> {
+    let event = store::eventlog::EventRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        action: action.as_str().to_owned(),
+        source: Json(serde_json::to_value(source).unwrap_or(Value::Null)),
+        data: Json(data),
+        creation_time: now_iso(),
+    };
+    store::eventlog::insert(db, &event).await?;
+    Ok(event.id)
+}

@@ -1,0 +1,90 @@
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use boxd::config::{Cli, Command, Config, HealthcheckArgs, ServeArgs};
+use boxd::{admin, app, telemetry};
+use clap::Parser;
+use tokio::net::TcpListener;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    boxd::install_crypto_provider();
+    let outcome = match cli.command {
+        Command::Openapi => {
+            print!("{}", app::openapi_json());
+            Ok(())
+        }
+        Command::Serve(args) => runtime().and_then(|rt| rt.block_on(serve(*args))),
+        Command::Admin(args) => runtime().and_then(|rt| rt.block_on(admin::run(args))),
+        Command::Healthcheck(args) => runtime().and_then(|rt| rt.block_on(healthcheck(args))),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("boxd: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start tokio")
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = Config::from_args(&args)?;
+    telemetry::init(config.log_format);
+    let listen = config.listen;
+    let state = app::AppState::start(config).await?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    app::run(state, listener, shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+}
+
+async fn healthcheck(args: HealthcheckArgs) -> anyhow::Result<()> {
+    let url = args.url.unwrap_or_else(|| {
+        let mut addr = args.listen;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(if addr.is_ipv4() {
+                [127, 0, 0, 1].into()
+            } else {
+                [0u16, 0, 0, 0, 0, 0, 0, 1].into()
+            });
+        }
+        format!("http://{addr}/api/v1/cloudron/status")
+    });
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()?;
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("{url} did not answer"))?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "{url} answered {}",
+        response.status()
+    );
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! Network policy: who the client is (trusted proxies) and who is refused (blocklist). The policy
+//! lives in memory and is swapped whole when a setting changes, so requests never read the store.
+
+mod client_ip;
+mod ip_entries;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+pub use client_ip::{ClientIp, resolve as resolve_client_ip};
+pub use ip_entries::IpEntries;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted: IpEntries,
+    /// Clients refused on every route.
+    pub blocklist: IpEntries,
+}
+
+#[derive(Debug, Default)]
+pub struct Network {
+    policy: ArcSwap<Policy>,
+}
+
+impl Network {
+    pub fn new(policy: Policy) -> Self {
+        Self {
+            policy: ArcSwap::from_pointee(policy),
+        }
+    }
+
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy.load_full()
+    }
+
+    pub fn set_policy(&self, policy: Policy) {
+        self.policy.store(Arc::new(policy));
+    }
+}
+
+/// Outermost layer of every route: resolves the client address and refuses blocked clients.
+pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |info| info.0.ip());
+    let policy = state.network.policy.load();
+    let ip = match client_ip::resolve(peer, req.headers(), &policy.trusted) {
+        Ok(ip) => ip,
+        Err(message) => return ApiError::bad_request(message).into_response(),
+    };
+    if policy.blocklist.contains(ip) {
+        return ApiError::forbidden("Your IP address is blocked").into_response();
+    }
+    req.extensions_mut().insert(ClientIp(ip));
+    next.run(req).await
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<ClientIp>()
+            .copied()
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the network layer is missing")))
+    }
+}

@@ -1,0 +1,42 @@
+//! The OpenAPI document root: info, tags and the two security schemes. Paths come from the
+//! router (`utoipa_axum::routes!`), so the document and the routes cannot drift.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::ErrorBody;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "boxd",
+        description = "The Cloudron REST API, served by boxd. Authenticate with \
+                       `Authorization: Bearer <token>` or `?access_token=<token>`."
+    ),
+    tags(
+        (name = "Auth", description = "Password login (boxd's API-level equivalent of Cloudron's OIDC login)."),
+        (name = "Cloudron", description = "Cloudron Healthcheck route and various global configuration like language & timezone can be found here."),
+        (name = "Eventlog", description = "Cloudron server activity can be monitored using the Eventlog API."),
+        (name = "Provision", description = "Activation of a fresh server: creates the owner."),
+        (name = "Tokens", description = "Tokens are used for API authentication."),
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&SecuritySchemes)
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer_auth",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "query_auth",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("access_token"))),
+        );
+    }
+}

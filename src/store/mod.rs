@@ -1,0 +1,51 @@
+//! The SQLite store: connection pool, pragmas, embedded migrations. One module per table below;
+//! handlers never write SQL.
+
+pub mod eventlog;
+pub mod settings;
+pub mod tokens;
+pub mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// Opens (creating if needed) the database and brings its schema up to date.
+pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
+    let options = SqliteConnectOptions::from_str(url)
+        .with_context(|| format!("bad database URL {url}"))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // Every acknowledged write must survive a power cut, not just a process crash.
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot open the database {url}"))?;
+    MIGRATOR
+        .run(&pool)
+        .await
+        .context("database migrations failed")?;
+    Ok(pool)
+}
+
+/// A write transaction that takes the write lock up front: a deferred one that reads first could
+/// fail with SQLITE_BUSY instead of waiting when another writer commits in between.
+pub async fn begin_write(pool: &SqlitePool) -> sqlx::Result<Transaction<'static, Sqlite>> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+#[cfg(test)]
+pub(crate) async fn test_pool() -> (SqlitePool, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let url = format!("sqlite://{}", dir.path().join("test.sqlite").display());
+    (connect(&url).await.expect("a migrated database"), dir)
+}

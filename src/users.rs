@@ -1,0 +1,169 @@
+//! Account rules shared by activation, the users API and the operator CLI: validation of
+//! usernames, emails and passwords, and creating the owner.
+
+use serde_json::json;
+use sqlx::{Sqlite, Transaction};
+
+use crate::api::now_iso;
+use crate::auth::Role;
+use crate::error::{ApiError, ConflictOnUnique};
+use crate::eventlog::{self, Action, Source};
+use crate::store;
+use crate::store::users::{NewUser, UserRow};
+
+/// Cloudron's reserved names (the spec's list, which adds `root` to 2019's).
+const RESERVED_USERNAMES: &[&str] = &[
+    "admin",
+    "no-reply",
+    "postmaster",
+    "mailer-daemon",
+    "root",
+    "admins",
+    "users",
+];
+
+pub fn new_user_id() -> String {
+    format!("uid-{}", uuid::Uuid::new_v4())
+}
+
+/// Lowercases and checks a username as Cloudron does.
+pub fn normalize_username(username: &str) -> Result<String, ApiError> {
+    let username = username.to_lowercase();
+    if username.is_empty() {
+        return Err(ApiError::bad_request("Username cannot be empty"));
+    }
+    if username.chars().count() >= 200 {
+        return Err(ApiError::bad_request("Username too long"));
+    }
+    if !username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    {
+        return Err(ApiError::bad_request(
+            "Username can only contain alphanumerals, dot and -",
+        ));
+    }
+    if username.contains(".app") {
+        return Err(ApiError::bad_request(
+            "Username pattern is reserved for apps",
+        ));
+    }
+    if RESERVED_USERNAMES.contains(&username.as_str()) {
+        return Err(ApiError::bad_request("Username is reserved"));
+    }
+    Ok(username)
+}
+
+pub fn validate_password(password: &str) -> Result<(), ApiError> {
+    match password.chars().count() {
+        0..8 => Err(ApiError::bad_request(
+            "Password must be atleast 8 characters",
+        )),
+        257.. => Err(ApiError::bad_request(
+            "Password cannot be more than 256 characters",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Lowercases and checks an email address; `field` names it in the error.
+pub fn normalize_email(field: &str, email: &str) -> Result<String, ApiError> {
+    let email = email.trim().to_lowercase();
+    if email_address::EmailAddress::is_valid(&email) {
+        Ok(email)
+    } else {
+        Err(ApiError::bad_request(format!(
+            "{field} is not a valid email address"
+        )))
+    }
+}
+
+/// A validated owner account, its password already hashed.
+pub struct NewOwner {
+    pub username: String,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+}
+
+/// Creates the one owner in `tx` with the events of activation: `user.add` (its source is the new
+/// owner, as in Cloudron) and `cloudron.activate` (the caller's source).
+pub async fn create_owner(
+    tx: &mut Transaction<'static, Sqlite>,
+    owner: &NewOwner,
+    source: &Source,
+) -> Result<UserRow, ApiError> {
+    let id = new_user_id();
+    let user = NewUser {
+        id: &id,
+        username: Some(&owner.username),
+        email: &owner.email,
+        fallback_email: &owner.email,
+        display_name: &owner.display_name,
+        password_hash: &owner.password_hash,
+        role: Role::Owner,
+        creation_time: &now_iso(),
+    };
+    // Cloudron: a second activation is 409 "Already setup"; the one-owner index decides races.
+    store::users::insert(&mut **tx, &user)
+        .await
+        .conflict_on_unique("Already setup")?;
+    let row = store::users::find_by_id(&mut **tx, &id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the new owner vanished"))?;
+    let owner_source = Source {
+        user_id: Some(row.id.clone()),
+        username: row.username.clone(),
+        ip: source.ip.clone(),
+    };
+    let data = json!({
+        "userId": row.id,
+        "email": row.email,
+        "user": eventlog::public_user(&row),
+        "invitor": null,
+    });
+    eventlog::record(&mut **tx, Action::UserAdd, &owner_source, data).await?;
+    eventlog::record(&mut **tx, Action::CloudronActivate, source, json!({})).await?;
+    Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_follow_cloudron_rules() {
+        assert_eq!(normalize_username("Alice.B-2").unwrap(), "alice.b-2");
+        for bad in [
+            "",
+            "a b",
+            "a_b",
+            "x.app",
+            "my.apps",
+            "admin",
+            "ROOT",
+            &"a".repeat(200),
+        ] {
+            assert!(normalize_username(bad).is_err(), "{bad}");
+        }
+        assert!(normalize_username(&"a".repeat(199)).is_ok());
+    }
+
+    #[test]
+    fn passwords_are_8_to_256_characters() {
+        assert!(validate_password("1234567").is_err());
+        assert!(validate_password("12345678").is_ok());
+        assert!(validate_password(&"x".repeat(256)).is_ok());
+        assert!(validate_password(&"x".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn emails_are_lowercased_and_checked() {
+        assert_eq!(
+            normalize_email("email", " Bob@Example.COM ").unwrap(),
+            "bob@example.com"
+        );
+        assert!(normalize_email("email", "nope").is_err());
+        assert!(normalize_email("email", "a@").is_err());
+    }
+}

@@ -1,0 +1,194 @@
+use boxd::auth::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::{TestServer, error_message};
+
+async fn assert_unauthorized(server: &TestServer, token: &str) {
+    let (code, body) = server.get("/api/v1/tokens", token).await;
+    assert_eq!(code, StatusCode::UNAUTHORIZED, "token {token:?}: {body}");
+    error_message(code, &body);
+}
+
+#[tokio::test]
+async fn missing_garbage_and_empty_tokens_are_401() {
+    let server = TestServer::start().await;
+    server.owner_token().await;
+    assert_unauthorized(&server, "").await;
+    assert_unauthorized(&server, "garbage").await;
+    let (code, _) = server.get("/api/v1/tokens?access_token=", "").await;
+    assert_eq!(code, StatusCode::UNAUTHORIZED);
+    let response = server
+        .http
+        .get(server.url("/api/v1/tokens"))
+        .header("Authorization", "Basic YTpi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_token_works_in_the_header_and_in_the_query() {
+    let server = TestServer::start().await;
+    let token = server.owner_token().await;
+    let (code, _) = server.get("/api/v1/tokens", &token).await;
+    assert_eq!(code, StatusCode::OK);
+    let (code, _) = server
+        .get(&format!("/api/v1/tokens?access_token={token}"), "")
+        .await;
+    assert_eq!(code, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn expired_deleted_and_inactive_users_tokens_are_401() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let expired = server.create_token(&owner, json!({"name": "soon"})).await;
+    let deleted = server.create_token(&owner, json!({"name": "gone"})).await;
+    let db = server.db().await;
+    sqlx::query("UPDATE tokens SET expires = 1 WHERE name = 'soon'")
+        .execute(&db)
+        .await
+        .unwrap();
+    let (_, list) = server.get("/api/v1/tokens", &owner).await;
+    let gone_id = list["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "gone")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code, _) = server
+        .delete(&format!("/api/v1/tokens/{gone_id}"), &owner)
+        .await;
+    assert_eq!(code, StatusCode::NO_CONTENT);
+
+    assert_unauthorized(&server, &expired).await;
+    assert_unauthorized(&server, &deleted).await;
+
+    let user = server.user_token("bob", Role::User).await;
+    sqlx::query("UPDATE users SET active = 0 WHERE username = 'bob'")
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_unauthorized(&server, &user).await;
+    sqlx::query("UPDATE users SET active = 1 WHERE username = 'bob'")
+        .execute(&db)
+        .await
+        .unwrap();
+    let (code, _) = server.get("/api/v1/tokens", &user).await;
+    assert_eq!(code, StatusCode::OK);
+    sqlx::query("DELETE FROM users WHERE username = 'bob'")
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_unauthorized(&server, &user).await;
+}
+
+#[tokio::test]
+async fn a_read_only_token_reads_but_cannot_write() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let read_only = server
+        .create_token(&owner, json!({"name": "ro", "scope": {"*": "r"}}))
+        .await;
+
+    let (code, _) = server.get("/api/v1/tokens", &read_only).await;
+    assert_eq!(code, StatusCode::OK);
+    let (code, body) = server
+        .post(
+            "/api/v1/tokens",
+            &read_only,
+            json!({"name": "x", "scope": {"*": "r"}}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    error_message(code, &body);
+    let (_, list) = server.get("/api/v1/tokens", &owner).await;
+    let id = list["tokens"][0]["id"].as_str().unwrap().to_owned();
+    let (code, _) = server
+        .delete(&format!("/api/v1/tokens/{id}"), &read_only)
+        .await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_scoped_token_only_reaches_its_resources() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let scoped = server
+        .create_token(
+            &owner,
+            json!({"name": "events", "scope": {"eventlog": "r"}}),
+        )
+        .await;
+
+    let (code, _) = server.get("/api/v1/eventlog", &scoped).await;
+    assert_eq!(code, StatusCode::OK);
+    let (code, body) = server.get("/api/v1/tokens", &scoped).await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    assert_eq!(
+        error_message(code, &body),
+        "This token's scope does not allow this request"
+    );
+}
+
+#[tokio::test]
+async fn a_token_cannot_mint_a_wider_token() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let narrow = server
+        .create_token(
+            &owner,
+            json!({"name": "n", "scope": {"tokens": "rw", "eventlog": "r"}}),
+        )
+        .await;
+
+    for scope in [
+        json!(null),
+        json!({"*": "r"}),
+        json!({"eventlog": "rw"}),
+        json!({"tokens": "rw", "profile": "r"}),
+    ] {
+        let mut body = json!({"name": "wider"});
+        if !scope.is_null() {
+            body["scope"] = scope.clone();
+        }
+        let (code, answer) = server.post("/api/v1/tokens", &narrow, body).await;
+        assert_eq!(code, StatusCode::FORBIDDEN, "{scope}");
+        assert_eq!(
+            error_message(code, &answer),
+            "A token cannot create a token with a wider scope than its own"
+        );
+    }
+    let same = server
+        .create_token(
+            &narrow,
+            json!({"name": "same", "scope": {"tokens": "r", "eventlog": "r"}}),
+        )
+        .await;
+    let (code, _) = server.get("/api/v1/eventlog", &same).await;
+    assert_eq!(code, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn roles_gate_admin_routes_whatever_the_scope() {
+    let server = TestServer::start().await;
+    server.owner_token().await;
+    let user = server.user_token("bob", Role::User).await;
+    let manager = server.user_token("carol", Role::UserManager).await;
+    let admin = server.user_token("dave", Role::Admin).await;
+
+    for token in [&user, &manager] {
+        let (code, body) = server.get("/api/v1/eventlog", token).await;
+        assert_eq!(code, StatusCode::FORBIDDEN);
+        assert_eq!(error_message(code, &body), "This needs the admin role");
+    }
+    let (code, _) = server.get("/api/v1/eventlog", &admin).await;
+    assert_eq!(code, StatusCode::OK);
+    let (code, _) = server.get("/api/v1/tokens", &user).await;
+    assert_eq!(code, StatusCode::OK, "tokens are every user's");
+}

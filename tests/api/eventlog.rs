@@ -1,0 +1,77 @@
+use reqwest::StatusCode;
+
+use crate::support::{OWNER_PASSWORD, TestServer, error_message};
+
+#[tokio::test]
+async fn the_eventlog_lists_newest_first_and_filters() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    server.login("alice", OWNER_PASSWORD).await;
+
+    let (code, all) = server.get("/api/v1/eventlog", &owner).await;
+    assert_eq!(code, StatusCode::OK);
+    let actions: Vec<&str> = all["eventlogs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "user.login",
+            "cloudron.activate",
+            "user.add",
+            "cloudron.start"
+        ]
+    );
+    let first = &all["eventlogs"][0];
+    assert!(first["creationTime"].as_str().unwrap().ends_with('Z'));
+
+    let (_, two) = server
+        .get(
+            "/api/v1/eventlog?actions=%20user.login%20,cloudron.start",
+            &owner,
+        )
+        .await;
+    assert_eq!(two["eventlogs"].as_array().unwrap().len(), 2);
+    let (_, none) = server.get("/api/v1/eventlog?actions=user", &owner).await;
+    assert_eq!(
+        none["eventlogs"].as_array().unwrap().len(),
+        0,
+        "actions match exactly"
+    );
+    let (_, boot) = server.get("/api/v1/eventlog?search=BOOT", &owner).await;
+    assert_eq!(boot["eventlogs"][0]["action"], "cloudron.start");
+    let (_, both) = server
+        .get("/api/v1/eventlog?search=alice&actions=user.add", &owner)
+        .await;
+    assert_eq!(both["eventlogs"].as_array().unwrap().len(), 1);
+    let (_, paged) = server
+        .get("/api/v1/eventlog?page=2&per_page=3", &owner)
+        .await;
+    assert_eq!(paged["eventlogs"][0]["action"], "cloudron.start");
+}
+
+#[tokio::test]
+async fn one_event_is_fetched_by_id_and_unknown_ids_are_404() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let (_, all) = server.get("/api/v1/eventlog", &owner).await;
+    let id = all["eventlogs"][0]["id"].as_str().unwrap();
+
+    let (code, event) = server.get(&format!("/api/v1/eventlog/{id}"), &owner).await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(event, all["eventlogs"][0]);
+
+    let (code, body) = server
+        .get(
+            "/api/v1/eventlog/7f32f714-ad40-4bea-b5e5-e71562679f0c",
+            &owner,
+        )
+        .await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    assert_eq!(error_message(code, &body), "No such event");
+    let (code, _) = server.get("/api/v1/eventlog", "").await;
+    assert_eq!(code, StatusCode::UNAUTHORIZED);
+}

@@ -1,0 +1,226 @@
+//! The test harness: a real boxd on an ephemeral port over a temp data dir, and a real client.
+
+use std::path::PathBuf;
+use std::sync::Once;
+use std::time::Duration;
+
+use boxd::config::Config;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::SqlitePool;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const OWNER: &str = "alice";
+pub const OWNER_PASSWORD: &str = "correct horse battery";
+
+pub struct TestServer {
+    pub base: String,
+    pub http: reqwest::Client,
+    dir: Option<TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    serving: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+fn init_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        boxd::install_crypto_provider();
+        if std::env::var_os("BOXD_TEST_LOG").is_some() {
+            boxd::telemetry::init(boxd::config::LogFormat::Text);
+        }
+    });
+}
+
+pub fn client() -> reqwest::Client {
+    init_logs();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server whose config `adjust` may change first.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let http = client();
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::for_tests(dir.path());
+        adjust(&mut config);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serving = tokio::spawn(boxd::app::serve(config, listener, async {
+            let _ = stopped.await;
+        }));
+        let server = Self {
+            base,
+            http,
+            dir: Some(dir),
+            stop: Some(stop),
+            serving: Some(serving),
+        };
+        server.wait_until_ready().await;
+        server
+    }
+
+    async fn wait_until_ready(&self) {
+        for _ in 0..100 {
+            if let Ok(response) = self
+                .http
+                .get(self.url("/api/v1/cloudron/status"))
+                .send()
+                .await
+                && response.status() == StatusCode::OK
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("boxd did not become ready within 5 s");
+    }
+
+    /// Stops the server, waits until it has shut down cleanly, and hands back its data dir.
+    pub async fn shutdown(mut self) -> TempDir {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(serving) = self.serving.take() {
+            serving.await.unwrap().unwrap();
+        }
+        self.dir.take().unwrap()
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.as_ref().unwrap().path()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir().join("boxd.sqlite")
+    }
+
+    /// A second connection to the server's database, for arranging what the API cannot.
+    pub async fn db(&self) -> SqlitePool {
+        boxd::store::connect(&format!("sqlite://{}", self.db_path().display()))
+            .await
+            .unwrap()
+    }
+
+    /// Sends a request; `token` "" sends none. Answers the status and the JSON body (or Null).
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.http.request(method, self.url(path));
+        if !token.is_empty() {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.request(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.request(Method::PUT, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.request(Method::DELETE, path, token, None).await
+    }
+
+    /// Activates the owner `alice`; returns the owner's full read-write token.
+    pub async fn owner_token(&self) -> String {
+        let body =
+            json!({"username": OWNER, "password": OWNER_PASSWORD, "email": "alice@example.com"});
+        let (status, body) = self.post("/api/v1/provision/activate", "", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Logs in and returns the session token.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let body = json!({"username": username, "password": password});
+        let (status, body) = self.post("/api/v1/auth/login", "", body).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["accessToken"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a token with `token`; returns the new secret.
+    pub async fn create_token(&self, token: &str, body: Value) -> String {
+        let (status, body) = self.post("/api/v1/tokens", token, body).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["accessToken"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Asserts Cloudron's error shape and returns the message.
+pub fn error_message(status: StatusCode, body: &Value) -> String {
+    assert_eq!(body["status"], status.canonical_reason().unwrap(), "{body}");
+    body["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no message in {body}"))
+        .to_owned()
+}
+
+impl TestServer {
+    /// Puts a user with `role` straight into the store and logs them in; returns their token.
+    pub async fn user_token(&self, username: &str, role: boxd::auth::Role) -> String {
+        let db = self.db().await;
+        let id = boxd::users::new_user_id();
+        let email = format!("{username}@example.com");
+        let hash = boxd::auth::secrets::hash_password("user password".into())
+            .await
+            .unwrap();
+        let user = boxd::store::users::NewUser {
+            id: &id,
+            username: Some(username),
+            email: &email,
+            fallback_email: &email,
+            display_name: username,
+            password_hash: &hash,
+            role,
+            creation_time: "2026-01-01T00:00:00.000Z",
+        };
+        boxd::store::users::insert(&db, &user).await.unwrap();
+        db.close().await;
+        self.login(username, "user password").await
+    }
+}
