@@ -26,11 +26,12 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::last_used::LastUsed;
+use crate::auth::throttle::Throttle;
 use crate::config::Config;
 use crate::error::{method_not_allowed_fallback, not_found_fallback, panic_response};
 use crate::eventlog::{self, Action, Source};
 use crate::network::{self, Network};
-use crate::{api, auth, openapi, store, telemetry};
+use crate::{api, auth, images, openapi, store, telemetry};
 
 /// JSON bodies are small; image uploads raise this on their own routes.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -43,6 +44,7 @@ pub struct AppState {
     pub db: SqlitePool,
     pub config: Arc<Config>,
     pub last_used: Arc<LastUsed>,
+    pub throttle: Arc<Throttle>,
     pub network: Arc<Network>,
     /// Cancelled on shutdown: streams end and background jobs stop.
     pub shutdown: CancellationToken,
@@ -61,6 +63,7 @@ impl AppState {
         }
         Ok(Self {
             db,
+            throttle: Arc::new(Throttle::new(config.clock.clone())),
             config: Arc::new(config),
             last_used: Arc::default(),
             network: Arc::default(),
@@ -74,13 +77,53 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
     let (public, public_doc) = OpenApiRouter::new()
         .routes(routes!(api::auth::login))
         .routes(routes!(api::cloudron::get_status))
+        .routes(routes!(api::profile::get_avatar))
         .routes(routes!(api::provision::activate))
         .split_for_parts();
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(api::profile::set_avatar))
+        .routes(routes!(
+            api::profile::get_background_image,
+            api::profile::set_background_image
+        ))
+        .routes(routes!(
+            api::profile::get_background_image_alias,
+            api::profile::set_background_image_alias
+        ))
+        .layer(DefaultBodyLimit::max(images::UPLOAD_BODY_LIMIT));
     let (protected, protected_doc) = OpenApiRouter::new()
+        .routes(routes!(
+            api::app_passwords::list_app_passwords,
+            api::app_passwords::create_app_password
+        ))
+        .routes(routes!(
+            api::app_passwords::get_app_password,
+            api::app_passwords::delete_app_password
+        ))
         .routes(routes!(api::eventlog::list_events))
         .routes(routes!(api::eventlog::get_event))
+        .routes(routes!(
+            api::profile::get_profile,
+            api::profile::update_profile
+        ))
+        .routes(routes!(api::profile::change_password))
+        .routes(routes!(api::profile::create_two_factor_secret))
+        .routes(routes!(api::profile::enable_two_factor))
+        .routes(routes!(api::profile::disable_two_factor))
         .routes(routes!(api::tokens::list_tokens, api::tokens::create_token))
         .routes(routes!(api::tokens::get_token, api::tokens::delete_token))
+        .routes(routes!(
+            api::user_directory::get_profile_config,
+            api::user_directory::set_profile_config
+        ))
+        .routes(routes!(api::users::list_users, api::users::create_user))
+        .routes(routes!(api::users::get_user, api::users::delete_user))
+        .routes(routes!(api::users::update_user))
+        .routes(routes!(api::users::set_user_role))
+        .routes(routes!(api::users::set_user_active))
+        .routes(routes!(api::users::set_user_password))
+        .routes(routes!(api::users::disable_user_two_factor))
+        .merge(uploads)
         .split_for_parts();
     let mut doc = openapi::ApiDoc::openapi();
     doc.merge(public_doc);

@@ -2,9 +2,12 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::clock::{Clock, SystemClock};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -121,6 +124,8 @@ pub struct Config {
     pub database_url: String,
     pub domain: String,
     pub log_format: LogFormat,
+    /// The system clock, or one that tests move by hand.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl StoreArgs {
@@ -152,6 +157,7 @@ impl Config {
             database_url,
             domain,
             log_format: args.log_format,
+            clock: Arc::new(SystemClock),
         })
     }
 
@@ -163,6 +169,7 @@ impl Config {
             database_url: format!("sqlite://{}", dir.join("boxd.sqlite").display()),
             domain: "my.example.com".into(),
             log_format: LogFormat::Text,
+            clock: Arc::new(SystemClock),
         }
     }
 }

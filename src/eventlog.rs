@@ -18,6 +18,8 @@ pub enum Action {
     CloudronActivate,
     UserAdd,
     UserLogin,
+    UserRemove,
+    UserUpdate,
 }
 
 impl Action {
@@ -27,6 +29,8 @@ impl Action {
             Self::CloudronActivate => "cloudron.activate",
             Self::UserAdd => "user.add",
             Self::UserLogin => "user.login",
+            Self::UserRemove => "user.remove",
+            Self::UserUpdate => "user.update",
         }
     }
 }

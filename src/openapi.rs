@@ -14,11 +14,15 @@ use crate::error::ErrorBody;
                        `Authorization: Bearer <token>` or `?access_token=<token>`."
     ),
     tags(
+        (name = "App Passwords", description = "App passwords can be used as a security measure in desktop, email & mobile clients. They authenticate apps (LDAP, mail), not this API."),
         (name = "Auth", description = "Password login (boxd's API-level equivalent of Cloudron's OIDC login)."),
         (name = "Cloudron", description = "Cloudron Healthcheck route and various global configuration like language & timezone can be found here."),
         (name = "Eventlog", description = "Cloudron server activity can be monitored using the Eventlog API."),
+        (name = "Profile", description = "User's profile information"),
         (name = "Provision", description = "Activation of a fresh server: creates the owner."),
         (name = "Tokens", description = "Tokens are used for API authentication."),
+        (name = "User Directory", description = "Settings & Configuration for the Cloudron User Directory."),
+        (name = "Users", description = "Add, update and remove users from Cloudron User Directory."),
     ),
     components(schemas(ErrorBody)),
     modifiers(&SecuritySchemes)

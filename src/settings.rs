@@ -40,6 +40,24 @@ impl Setting for CloudronName {
     const NAME: &'static str = "cloudron_name";
 }
 
+/// `/user_directory/profile_config`: whether users may edit their profile, and whether 2FA is
+/// mandatory.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+pub struct ProfileConfig {
+    /// Non-admins cannot change their email, fallback email or display name.
+    #[serde(rename = "lockUserProfiles")]
+    pub lock_user_profiles: bool,
+    /// Users without 2FA are told to set it up (login and profile report it).
+    #[serde(rename = "mandatory2FA")]
+    pub mandatory_2fa: bool,
+}
+
+impl Setting for ProfileConfig {
+    const NAME: &'static str = "profile_config";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -66,6 +66,15 @@ pub fn validate_password(password: &str) -> Result<(), ApiError> {
     }
 }
 
+pub fn validate_display_name(name: &str) -> Result<(), ApiError> {
+    if name.chars().count() > 512 {
+        return Err(ApiError::bad_request(
+            "displayName must be at most 512 characters",
+        ));
+    }
+    Ok(())
+}
+
 /// Lowercases and checks an email address; `field` names it in the error.
 pub fn normalize_email(field: &str, email: &str) -> Result<String, ApiError> {
     let email = email.trim().to_lowercase();
@@ -76,6 +85,126 @@ pub fn normalize_email(field: &str, email: &str) -> Result<String, ApiError> {
             "{field} is not a valid email address"
         )))
     }
+}
+
+/// Cloudron: a duplicate is 409 "email already exists" or "username already exists".
+pub fn duplicate_to_conflict(err: sqlx::Error) -> ApiError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            if db.message().contains("users.username") {
+                ApiError::conflict("username already exists")
+            } else {
+                ApiError::conflict("email already exists")
+            }
+        }
+        _ => ApiError::from(err),
+    }
+}
+
+/// Nobody acts on a user who outranks them; so only the owner touches the owner.
+pub fn ensure_can_manage(caller: &UserRow, target: &UserRow) -> Result<(), ApiError> {
+    if target.role.outranks(caller.role) {
+        return Err(ApiError::forbidden(
+            "You cannot change a user whose role is above yours",
+        ));
+    }
+    Ok(())
+}
+
+/// Nobody gives a role above their own, and the owner role is never given.
+pub fn ensure_can_grant(caller: &UserRow, role: Role) -> Result<(), ApiError> {
+    if role == Role::Owner {
+        return Err(ApiError::forbidden(
+            "There is exactly one owner; the role cannot be given",
+        ));
+    }
+    if role.outranks(caller.role) {
+        return Err(ApiError::forbidden("You cannot give a role above your own"));
+    }
+    Ok(())
+}
+
+/// A validated profile edit; absent fields stay as they are.
+#[derive(Debug, Default)]
+pub struct ProfileEdit {
+    pub email: Option<String>,
+    pub fallback_email: Option<String>,
+    pub display_name: Option<String>,
+}
+
+impl ProfileEdit {
+    /// Normalizes the fields and drops those equal to the current values.
+    pub fn new(
+        current: &UserRow,
+        email: Option<&str>,
+        fallback_email: Option<&str>,
+        display_name: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        let email = email.map(|e| normalize_email("email", e)).transpose()?;
+        let fallback_email = match fallback_email.map(str::trim) {
+            Some("") => Some(String::new()),
+            Some(e) => Some(normalize_email("fallbackEmail", e)?),
+            None => None,
+        };
+        display_name.map(validate_display_name).transpose()?;
+        Ok(Self {
+            email: email.filter(|e| *e != current.email),
+            fallback_email: fallback_email.filter(|e| *e != current.fallback_email),
+            display_name: display_name
+                .map(str::to_owned)
+                .filter(|n| *n != current.display_name),
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.email.is_none() && self.fallback_email.is_none() && self.display_name.is_none()
+    }
+}
+
+/// Applies `edit` (and a first `username`) to `target` with a `user.update` event.
+pub async fn update_profile(
+    db: &sqlx::SqlitePool,
+    target: &UserRow,
+    edit: &ProfileEdit,
+    username: Option<&str>,
+    source: &Source,
+) -> Result<UserRow, ApiError> {
+    let change = store::users::ProfileChange {
+        email: edit.email.as_deref(),
+        fallback_email: edit.fallback_email.as_deref(),
+        display_name: edit.display_name.as_deref(),
+        username,
+    };
+    let mut tx = store::begin_write(db).await?;
+    store::users::update_profile(&mut *tx, &target.id, &change)
+        .await
+        .map_err(duplicate_to_conflict)?;
+    let user = reload(&mut tx, &target.id).await?;
+    record_update(&mut tx, &user, source, json!({})).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// The user as stored now, inside `tx`.
+pub async fn reload(tx: &mut Transaction<'static, Sqlite>, id: &str) -> Result<UserRow, ApiError> {
+    store::users::find_by_id(&mut **tx, id)
+        .await?
+        .ok_or(ApiError::NotFound("user"))
+}
+
+/// `user.update` with the user's public fields and what changed (`extra`, merged in).
+pub async fn record_update(
+    tx: &mut Transaction<'static, Sqlite>,
+    user: &UserRow,
+    source: &Source,
+    extra: serde_json::Value,
+) -> Result<(), ApiError> {
+    let mut data = json!({ "userId": user.id, "user": eventlog::public_user(user) });
+    if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
+        data.extend(extra.clone());
+    }
+    eventlog::record(&mut **tx, Action::UserUpdate, source, data).await?;
+    Ok(())
 }
 
 /// A validated owner account, its password already hashed.
@@ -102,6 +231,7 @@ pub async fn create_owner(
         display_name: &owner.display_name,
         password_hash: &owner.password_hash,
         role: Role::Owner,
+        invite_accepted: true,
         creation_time: &now_iso(),
     };
     // Cloudron: a second activation is 409 "Already setup"; the one-owner index decides races.

@@ -1,14 +1,20 @@
 //! `POST /api/v1/auth/login`: boxd's API-level equivalent of Cloudron's OIDC login.
 
+use std::net::IpAddr;
+
 use axum::Json;
 use axum::extract::State;
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
 use super::now_ms;
+use super::profile::two_factor_setup_required;
 use crate::app::AppState;
-use crate::auth::{self, CLIENT_WEBADMIN, LOGIN_TOKEN_LIFETIME_MS, Scope, TokenSpec, secrets};
+use crate::auth::{
+    self, CLIENT_WEBADMIN, LOGIN_TOKEN_LIFETIME_MS, Scope, TokenSpec, secrets, totp,
+};
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::eventlog::{self, Action, Source};
 use crate::network::ClientIp;
@@ -31,34 +37,70 @@ pub struct LoginResponse {
     pub access_token: String,
     /// Expiry of the token, epoch milliseconds.
     pub expires: i64,
+    /// boxd: true when the admin made 2FA mandatory and this user has not set it up yet; the
+    /// login succeeds, and the client should lead the user to the 2FA setup.
+    pub two_factor_authentication_setup_required: bool,
 }
 
-/// Log in with a password and get a session token.
+fn invalid_credentials(name: &str, ip: IpAddr) -> ApiError {
+    tracing::warn!(user.name = ?name, client.ip = %ip, "failed login for {name:?} from {ip}");
+    ApiError::Unauthorized("Invalid credentials".into())
+}
+
+/// Log in with a password (and a TOTP code when 2FA is on) and get a session token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "Auth",
     request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 400, body = ErrorBody),
-              (status = 401, description = "Wrong credentials", body = ErrorBody)))]
+              (status = 401, description = "Wrong credentials or TOTP code", body = ErrorBody),
+              (status = 429, description = "Too many failures; see Retry-After", body = ErrorBody)))]
 pub async fn login(
     ClientIp(ip): ClientIp,
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let found = store::users::find_for_login(&state.db, &req.username).await?;
-    let (user, hash) = match found {
-        Some((user, hash)) => (Some(user), Some(hash)),
-        None => (None, None),
+    // Unknown names are throttled (and cost an argon2 run) like known ones: no enumeration.
+    let account = match &found {
+        Some((user, _)) => user.id.clone(),
+        None => format!("login:{}", req.username.to_lowercase()),
     };
+    state.throttle.check(ip, &account)?;
+    let (user, hash) = found.map_or((None, None), |(user, hash)| (Some(user), Some(hash)));
     let password_ok = secrets::verify_password(req.password, hash).await?;
     let user = match user {
         Some(user) if password_ok && user.active => user,
         _ => {
-            let name = &req.username;
-            tracing::warn!(user.name = ?name, client.ip = %ip, "failed login for {name:?} from {ip}");
-            return Err(ApiError::Unauthorized("Invalid credentials".into()));
+            state.throttle.failed(ip, &account);
+            return Err(invalid_credentials(&req.username, ip));
         }
     };
 
     let mut tx = store::begin_write(&state.db).await?;
+    if user.totp_enabled {
+        let code = req
+            .totp_token
+            .as_deref()
+            .filter(|code| !code.trim().is_empty());
+        let code =
+            code.ok_or_else(|| ApiError::Unauthorized("A totpToken must be provided".into()))?;
+        let secret = store::users::totp(&mut *tx, &user.id)
+            .await?
+            .and_then(|t| t.totp_secret);
+        let step = match secret {
+            Some(secret) => totp::check(&secret, code, Utc::now())?,
+            None => None,
+        };
+        let accepted = match step {
+            Some(step) => store::users::use_totp_step(&mut *tx, &user.id, step).await?,
+            None => false,
+        };
+        if !accepted {
+            state.throttle.failed(ip, &account);
+            tracing::warn!(user.id = %user.id, client.ip = %ip, "wrong or reused TOTP code from {ip}");
+            return Err(ApiError::Unauthorized("Invalid totpToken".into()));
+        }
+    }
+    state.throttle.succeeded(&account);
     let expires = now_ms() + LOGIN_TOKEN_LIFETIME_MS;
     let spec = TokenSpec {
         user_id: &user.id,
@@ -74,5 +116,6 @@ pub async fn login(
     Ok(Json(LoginResponse {
         access_token: token.secret,
         expires,
+        two_factor_authentication_setup_required: two_factor_setup_required(&state, &user).await?,
     }))
 }

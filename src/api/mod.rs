@@ -1,10 +1,14 @@
 //! The HTTP contract: one module per `/api/v1/<resource>`, plus the wire helpers they share.
 
+pub mod app_passwords;
 pub mod auth;
 pub mod cloudron;
 pub mod eventlog;
+pub mod profile;
 pub mod provision;
 pub mod tokens;
+pub mod user_directory;
+pub mod users;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

@@ -6,6 +6,8 @@ pub mod layer;
 mod roles;
 pub mod scope;
 pub mod secrets;
+pub mod throttle;
+pub mod totp;
 
 use std::net::IpAddr;
 
@@ -18,6 +20,7 @@ pub use roles::{Admin, Role, UserManager};
 pub use scope::Scope;
 
 use crate::api::now_iso;
+use crate::app::AppState;
 use crate::error::ApiError;
 use crate::eventlog::Source;
 use crate::store;
@@ -73,6 +76,25 @@ pub fn token_from(headers: &HeaderMap, uri: &Uri) -> Option<String> {
             .map(|(_, token)| token.into_owned())
             .filter(|token| !token.is_empty())
     })
+}
+
+/// Checks the caller's current password before a credential change: 412 when it is wrong
+/// (Cloudron: not 401, so the session survives), 429 while failures are throttled.
+pub async fn confirm_password(
+    state: &AppState,
+    caller: &Caller,
+    password: String,
+) -> Result<(), ApiError> {
+    state.throttle.check(caller.ip, &caller.user.id)?;
+    let hash = store::users::password_hash(&state.db, &caller.user.id).await?;
+    if secrets::verify_password(password, hash).await? {
+        state.throttle.succeeded(&caller.user.id);
+        Ok(())
+    } else {
+        state.throttle.failed(caller.ip, &caller.user.id);
+        tracing::warn!(user.id = %caller.user.id, client.ip = %caller.ip, "wrong current password from {}", caller.ip);
+        Err(ApiError::PreconditionFailed("Password incorrect".into()))
+    }
 }
 
 /// A token to create; the secret is generated here and returned once.

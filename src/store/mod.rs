@@ -1,7 +1,9 @@
 //! The SQLite store: connection pool, pragmas, embedded migrations. One module per table below;
 //! handlers never write SQL.
 
+pub mod app_passwords;
 pub mod eventlog;
+pub mod images;
 pub mod settings;
 pub mod tokens;
 pub mod users;

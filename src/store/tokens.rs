@@ -68,7 +68,8 @@ pub async fn find_with_user(
     sqlx::query_as(
         "SELECT t.id AS token_id, t.hash AS token_hash, t.client_id AS token_client_id, \
                 t.scope AS token_scope, u.id, u.username, u.email, u.fallback_email, \
-                u.display_name, u.role, u.active, u.source, u.invite_accepted, u.creation_time \
+                u.display_name, u.role, u.active, u.source, u.invite_accepted, u.creation_time, \
+                u.totp_enabled, u.avatar \
          FROM tokens t JOIN users u ON u.id = t.user_id \
          WHERE t.hash = ? AND t.expires > ? AND u.active = 1",
     )
@@ -121,6 +122,14 @@ pub async fn delete_for_user(
         .execute(db)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+pub async fn delete_all_for_user(db: impl SqliteExecutor<'_>, user_id: &str) -> sqlx::Result<u64> {
+    let done = sqlx::query("DELETE FROM tokens WHERE user_id = ?")
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 /// Revokes a user's tokens of one client (e.g. login sessions), but `keep` if given.

@@ -1,7 +1,8 @@
 //! SQL for the `users` table.
 
-use sqlx::{SqliteExecutor, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqliteExecutor, SqlitePool};
 
+use crate::api::Page;
 use crate::auth::Role;
 
 /// A user as the rest of the code sees it; the password hash is read only where it is checked.
@@ -17,6 +18,9 @@ pub struct UserRow {
     pub source: String,
     pub invite_accepted: bool,
     pub creation_time: String,
+    pub totp_enabled: bool,
+    /// `""`, `gravatar` or `custom`.
+    pub avatar: String,
 }
 
 pub struct NewUser<'a> {
@@ -27,6 +31,8 @@ pub struct NewUser<'a> {
     pub display_name: &'a str,
     pub password_hash: &'a str,
     pub role: Role,
+    /// False for users created without a password, who still have to finish an invite.
+    pub invite_accepted: bool,
     pub creation_time: &'a str,
 }
 
@@ -34,14 +40,14 @@ pub struct NewUser<'a> {
 macro_rules! user_columns {
     () => {
         "id, username, email, fallback_email, display_name, role, active, source, invite_accepted, \
-         creation_time"
+         creation_time, totp_enabled, avatar"
     };
 }
 
 pub async fn insert(db: impl SqliteExecutor<'_>, user: &NewUser<'_>) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO users (id, username, email, fallback_email, display_name, password_hash, role, \
-         creation_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         invite_accepted, creation_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(user.id)
     .bind(user.username)
@@ -50,6 +56,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, user: &NewUser<'_>) -> sqlx::Re
     .bind(user.display_name)
     .bind(user.password_hash)
     .bind(user.role)
+    .bind(user.invite_accepted)
     .bind(user.creation_time)
     .execute(db)
     .await
@@ -130,6 +137,164 @@ pub async fn set_password_hash(
     Ok(done.rows_affected() == 1)
 }
 
+/// A page of users by username (users without one, invited but not signed up, come last).
+/// `search` is a case-insensitive substring of username, email or display name.
+pub async fn list(
+    db: impl SqliteExecutor<'_>,
+    search: Option<&str>,
+    active: Option<bool>,
+    page: Page,
+) -> sqlx::Result<Vec<UserRow>> {
+    let mut query = QueryBuilder::<Sqlite>::new(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE 1 = 1"
+    ));
+    if let Some(search) = search {
+        query.push(" AND instr(lower(coalesce(username, '') || ' ' || email || ' ' || display_name), lower(");
+        query.push_bind(search.to_owned()).push(")) > 0");
+    }
+    if let Some(active) = active {
+        query.push(" AND active = ").push_bind(active);
+    }
+    query
+        .push(" ORDER BY username IS NULL, username, email LIMIT ")
+        .push_bind(page.limit());
+    query.push(" OFFSET ").push_bind(page.offset());
+    query.build_query_as().fetch_all(db).await
+}
+
+/// Fields of a profile change; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct ProfileChange<'a> {
+    pub email: Option<&'a str>,
+    pub fallback_email: Option<&'a str>,
+    pub display_name: Option<&'a str>,
+    /// Only applied while the user has no username yet.
+    pub username: Option<&'a str>,
+}
+
+pub async fn update_profile(
+    db: impl SqliteExecutor<'_>,
+    id: &str,
+    change: &ProfileChange<'_>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET email = coalesce(?, email), fallback_email = coalesce(?, fallback_email), \
+         display_name = coalesce(?, display_name), username = coalesce(username, ?) WHERE id = ?",
+    )
+    .bind(change.email)
+    .bind(change.fallback_email)
+    .bind(change.display_name)
+    .bind(change.username)
+    .bind(id)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+pub async fn set_role(db: impl SqliteExecutor<'_>, id: &str, role: Role) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET role = ? WHERE id = ?")
+        .bind(role)
+        .bind(id)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+pub async fn set_active(db: impl SqliteExecutor<'_>, id: &str, active: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET active = ? WHERE id = ?")
+        .bind(active)
+        .bind(id)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+pub async fn set_avatar(db: impl SqliteExecutor<'_>, id: &str, avatar: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET avatar = ? WHERE id = ?")
+        .bind(avatar)
+        .bind(id)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+/// Deletes a user; their tokens, app passwords and images go with them (foreign keys).
+pub async fn delete(db: impl SqliteExecutor<'_>, id: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM users WHERE id = ?")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn password_hash(db: impl SqliteExecutor<'_>, id: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// A user's TOTP state; only the code that checks codes reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TotpRow {
+    pub totp_secret: Option<String>,
+    pub totp_enabled: bool,
+    pub totp_last_step: Option<i64>,
+}
+
+pub async fn totp(db: impl SqliteExecutor<'_>, id: &str) -> sqlx::Result<Option<TotpRow>> {
+    sqlx::query_as("SELECT totp_secret, totp_enabled, totp_last_step FROM users WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Stores a fresh secret, unless 2FA is already on; false in that case.
+pub async fn set_totp_secret(
+    db: impl SqliteExecutor<'_>,
+    id: &str,
+    secret: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET totp_secret = ?, totp_last_step = NULL WHERE id = ? AND totp_enabled = 0",
+    )
+    .bind(secret)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Marks `step` used if it is newer than the last used one; false for a replayed code. This is
+/// the one place that decides, so two requests racing with the same code cannot both pass.
+pub async fn use_totp_step(db: impl SqliteExecutor<'_>, id: &str, step: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET totp_last_step = ? \
+         WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)",
+    )
+    .bind(step)
+    .bind(id)
+    .bind(step)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_totp_enabled(
+    db: impl SqliteExecutor<'_>,
+    id: &str,
+    enabled: bool,
+) -> sqlx::Result<()> {
+    let query = if enabled {
+        "UPDATE users SET totp_enabled = 1 WHERE id = ?"
+    } else {
+        "UPDATE users SET totp_enabled = 0, totp_secret = NULL, totp_last_step = NULL WHERE id = ?"
+    };
+    sqlx::query(query).bind(id).execute(db).await.map(drop)
+}
+
 /// All users, by username, for the operator's listing.
 pub async fn list_all(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<UserRow>> {
     sqlx::query_as(concat!(
@@ -156,6 +321,7 @@ pub(crate) mod tests {
             display_name: "",
             password_hash: "hash",
             role,
+            invite_accepted: true,
             creation_time: "2026-01-01T00:00:00.000Z",
         };
         insert(db, &user).await.unwrap();
@@ -177,6 +343,7 @@ pub(crate) mod tests {
                 display_name: "",
                 password_hash: "h",
                 role: Role::Owner,
+                invite_accepted: true,
                 creation_time: "2026-01-01T00:00:00.000Z",
             },
         )
@@ -209,5 +376,92 @@ pub(crate) mod tests {
             Role::Admin
         );
         assert!(find_by_id(&db, "uid-2").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn users_are_listed_by_name_and_filtered() {
+        let (db, _dir) = test_pool().await;
+        add_user(&db, "uid-1", "carol", Role::User).await;
+        add_user(&db, "uid-2", "alice", Role::Admin).await;
+        add_user(&db, "uid-3", "bob", Role::User).await;
+        set_active(&db, "uid-3", false).await.unwrap();
+        let names = |rows: Vec<UserRow>| {
+            rows.into_iter()
+                .map(|u| u.username.unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(list(&db, None, None, Page::default()).await.unwrap()),
+            ["alice", "bob", "carol"]
+        );
+        assert_eq!(
+            names(list(&db, Some("CAR"), None, Page::default()).await.unwrap()),
+            ["carol"]
+        );
+        assert_eq!(
+            names(list(&db, None, Some(false), Page::default()).await.unwrap()),
+            ["bob"]
+        );
+        let second = Page {
+            page: 2,
+            per_page: 2,
+        };
+        assert_eq!(
+            names(list(&db, None, None, second).await.unwrap()),
+            ["carol"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_profile_change_touches_only_the_given_fields() {
+        let (db, _dir) = test_pool().await;
+        add_user(&db, "uid-1", "alice", Role::User).await;
+        let change = ProfileChange {
+            display_name: Some("Alice"),
+            username: Some("other"),
+            ..Default::default()
+        };
+        update_profile(&db, "uid-1", &change).await.unwrap();
+        let user = find_by_id(&db, "uid-1").await.unwrap().unwrap();
+        assert_eq!(user.display_name, "Alice");
+        assert_eq!(
+            user.username.as_deref(),
+            Some("alice"),
+            "an existing username stays"
+        );
+        assert_eq!(user.email, "alice@example.com");
+        set_role(&db, "uid-1", Role::Admin).await.unwrap();
+        set_avatar(&db, "uid-1", "gravatar").await.unwrap();
+        let user = find_by_id(&db, "uid-1").await.unwrap().unwrap();
+        assert_eq!((user.role, user.avatar.as_str()), (Role::Admin, "gravatar"));
+        assert!(delete(&db, "uid-1").await.unwrap());
+        assert!(!delete(&db, "uid-1").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_totp_step_is_accepted_once_and_secrets_stay_while_enabled() {
+        let (db, _dir) = test_pool().await;
+        add_user(&db, "uid-1", "alice", Role::User).await;
+        assert!(set_totp_secret(&db, "uid-1", "SECRET").await.unwrap());
+        assert!(use_totp_step(&db, "uid-1", 100).await.unwrap());
+        assert!(!use_totp_step(&db, "uid-1", 100).await.unwrap(), "replay");
+        assert!(!use_totp_step(&db, "uid-1", 99).await.unwrap(), "older");
+        assert!(use_totp_step(&db, "uid-1", 101).await.unwrap());
+        set_totp_enabled(&db, "uid-1", true).await.unwrap();
+        assert!(
+            !set_totp_secret(&db, "uid-1", "OTHER").await.unwrap(),
+            "enabled: kept"
+        );
+        let totp = totp(&db, "uid-1").await.unwrap().unwrap();
+        assert_eq!(
+            (totp.totp_secret.as_deref(), totp.totp_enabled),
+            (Some("SECRET"), true)
+        );
+        set_totp_enabled(&db, "uid-1", false).await.unwrap();
+        let off = super::totp(&db, "uid-1").await.unwrap().unwrap();
+        assert_eq!(
+            (off.totp_secret, off.totp_enabled, off.totp_last_step),
+            (None, false, None)
+        );
     }
 }

@@ -1,4 +1,3 @@
-use boxd::auth::Role;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -69,23 +68,25 @@ async fn expired_deleted_and_inactive_users_tokens_are_401() {
     assert_unauthorized(&server, &expired).await;
     assert_unauthorized(&server, &deleted).await;
 
-    let user = server.user_token("bob", Role::User).await;
-    sqlx::query("UPDATE users SET active = 0 WHERE username = 'bob'")
-        .execute(&db)
-        .await
-        .unwrap();
-    assert_unauthorized(&server, &user).await;
-    sqlx::query("UPDATE users SET active = 1 WHERE username = 'bob'")
-        .execute(&db)
-        .await
-        .unwrap();
-    let (code, _) = server.get("/api/v1/tokens", &user).await;
+    let (bob, bob_token) = server.add_user(&owner, "bob", "user").await;
+    let (code, _) = server
+        .put(
+            &format!("/api/v1/users/{bob}/active"),
+            &owner,
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::NO_CONTENT);
+    assert_unauthorized(&server, &bob_token).await;
+
+    let (carol, carol_token) = server.add_user(&owner, "carol", "user").await;
+    let (code, _) = server.get("/api/v1/tokens", &carol_token).await;
     assert_eq!(code, StatusCode::OK);
-    sqlx::query("DELETE FROM users WHERE username = 'bob'")
-        .execute(&db)
-        .await
-        .unwrap();
-    assert_unauthorized(&server, &user).await;
+    let (code, _) = server
+        .delete(&format!("/api/v1/users/{carol}"), &owner)
+        .await;
+    assert_eq!(code, StatusCode::NO_CONTENT);
+    assert_unauthorized(&server, &carol_token).await;
 }
 
 #[tokio::test]
@@ -177,10 +178,10 @@ async fn a_token_cannot_mint_a_wider_token() {
 #[tokio::test]
 async fn roles_gate_admin_routes_whatever_the_scope() {
     let server = TestServer::start().await;
-    server.owner_token().await;
-    let user = server.user_token("bob", Role::User).await;
-    let manager = server.user_token("carol", Role::UserManager).await;
-    let admin = server.user_token("dave", Role::Admin).await;
+    let owner = server.owner_token().await;
+    let user = server.add_user(&owner, "bob", "user").await.1;
+    let manager = server.add_user(&owner, "carol", "usermanager").await.1;
+    let admin = server.add_user(&owner, "dave", "admin").await.1;
 
     for token in [&user, &manager] {
         let (code, body) = server.get("/api/v1/eventlog", token).await;

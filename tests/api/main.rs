@@ -5,11 +5,18 @@
 )]
 
 mod activation;
+mod app_passwords;
 mod auth;
+mod canary;
 mod errors;
 mod eventlog;
+mod images;
 mod login;
 mod openapi;
+mod profile;
 mod smoke;
 mod support;
+mod throttle;
 mod tokens;
+mod two_factor;
+mod users;

@@ -1,94 +1,13 @@
 //! The built binary, as an operator runs it.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::client;
-
-const BOXD: &str = env!("CARGO_BIN_EXE_boxd");
-
-/// A `boxd serve` child process and everything it has logged so far.
-struct Served {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<String>>,
-}
-
-impl Served {
-    fn start(data_dir: &Path) -> Self {
-        let mut child = Command::new(BOXD)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env("RUST_LOG", "trace")
-            .env_remove("BOXD_LISTEN")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some((_, rest)) = line.split_once("listening on ") {
-                    let addr = rest
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned();
-                    let _ = addr_tx.send(addr);
-                }
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let addr = addr_rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("a 'listening on' log line");
-        Self {
-            child,
-            base: format!("http://{addr}"),
-            log,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// SIGTERM, then the exit status within 10 s.
-    fn terminate(mut self) -> (std::process::ExitStatus, Duration, String) {
-        let started = Instant::now();
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                std::thread::sleep(Duration::from_millis(100));
-                let log = self.log.lock().unwrap().clone();
-                return (status, started.elapsed(), log);
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "boxd did not exit within 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
+use crate::support::{BOXD, Served, client};
 
 fn admin(data_dir: &Path, args: &[&str]) -> Output {
     Command::new(BOXD)
@@ -312,4 +231,61 @@ fn bad_configuration_fails_fast_with_one_line() {
         .output()
         .unwrap();
     assert!(!bad_url.status.success());
+}
+
+/// Peak resident memory of a process, in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn huge_uploads_are_cut_off_without_growing_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(dir.path());
+    let http = client();
+    let body = json!({"username": "alice", "password": "password123", "email": "a@example.com"});
+    let activated: Value = http
+        .post(served.url("/api/v1/provision/activate"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = activated["token"].as_str().unwrap().to_owned();
+    let before = peak_rss_kib(served.pid());
+
+    // Eight concurrent 64 MiB uploads, generated lazily so the client holds almost nothing.
+    let uploads = (0..8).map(|_| {
+        let head = b"--b\r\nContent-Disposition: form-data; name=\"backgroundImage\"; filename=\"x.png\"\r\n\r\n\x89PNG\r\n\x1a\n".to_vec();
+        let chunks = std::iter::once(head).chain(std::iter::repeat_n(vec![0u8; 64 * 1024], 1024));
+        let stream = futures_util::stream::iter(chunks.map(Ok::<_, std::io::Error>));
+        http.post(served.url("/api/v1/profile/background_image"))
+            .bearer_auth(&token)
+            .header("Content-Type", "multipart/form-data; boundary=b")
+            .body(reqwest::Body::wrap_stream(stream))
+            .send()
+    });
+    let results = futures_util::future::join_all(uploads).await;
+
+    // The server may answer 413 and close before the client has sent everything: an Err here.
+    for response in results.into_iter().flatten() {
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    let grown_mib = peak_rss_kib(served.pid()).saturating_sub(before) / 1024;
+    assert!(
+        grown_mib < 100,
+        "peak memory grew by {grown_mib} MiB for 512 MiB of uploads"
+    );
+    let status = http
+        .get(served.url("/api/v1/cloudron/status"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status.status(), StatusCode::OK);
+    let (exit, _, _) = served.terminate();
+    assert!(exit.success());
 }

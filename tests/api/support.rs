@@ -1,8 +1,10 @@
 //! The test harness: a real boxd on an ephemeral port over a temp data dir, and a real client.
 
-use std::path::PathBuf;
-use std::sync::Once;
-use std::time::Duration;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, Once};
+use std::time::{Duration, Instant};
 
 use boxd::config::Config;
 use reqwest::{Method, StatusCode};
@@ -15,6 +17,7 @@ use tokio::task::JoinHandle;
 
 pub const OWNER: &str = "alice";
 pub const OWNER_PASSWORD: &str = "correct horse battery";
+pub const USER_PASSWORD: &str = "user password 1";
 
 pub struct TestServer {
     pub base: String,
@@ -201,26 +204,100 @@ pub fn error_message(status: StatusCode, body: &Value) -> String {
 }
 
 impl TestServer {
-    /// Puts a user with `role` straight into the store and logs them in; returns their token.
-    pub async fn user_token(&self, username: &str, role: boxd::auth::Role) -> String {
-        let db = self.db().await;
-        let id = boxd::users::new_user_id();
-        let email = format!("{username}@example.com");
-        let hash = boxd::auth::secrets::hash_password("user password".into())
-            .await
+    /// Creates a user through the API with the token `by`, logs them in; returns (id, token).
+    pub async fn add_user(&self, by: &str, username: &str, role: &str) -> (String, String) {
+        let body = json!({
+            "username": username,
+            "email": format!("{username}@example.com"),
+            "password": USER_PASSWORD,
+            "role": role,
+        });
+        let (status, created) = self.post("/api/v1/users", by, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["id"].as_str().unwrap().to_owned();
+        (id, self.login(username, USER_PASSWORD).await)
+    }
+}
+
+pub const BOXD: &str = env!("CARGO_BIN_EXE_boxd");
+
+/// A `boxd serve` child process and everything it has logged so far.
+pub struct Served {
+    child: Child,
+    pub base: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Served {
+    pub fn start(data_dir: &Path) -> Self {
+        let mut child = Command::new(BOXD)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("RUST_LOG", "trace")
+            .env_remove("BOXD_LISTEN")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
             .unwrap();
-        let user = boxd::store::users::NewUser {
-            id: &id,
-            username: Some(username),
-            email: &email,
-            fallback_email: &email,
-            display_name: username,
-            password_hash: &hash,
-            role,
-            creation_time: "2026-01-01T00:00:00.000Z",
-        };
-        boxd::store::users::insert(&db, &user).await.unwrap();
-        db.close().await;
-        self.login(username, "user password").await
+        let log = Arc::new(Mutex::new(String::new()));
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some((_, rest)) = line.split_once("listening on ") {
+                    let addr = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let _ = addr_tx.send(addr);
+                }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("a 'listening on' log line");
+        Self {
+            child,
+            base: format!("http://{addr}"),
+            log,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGTERM, then the exit status within 10 s.
+    pub fn terminate(mut self) -> (std::process::ExitStatus, Duration, String) {
+        let started = Instant::now();
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(100));
+                let log = self.log.lock().unwrap().clone();
+                return (status, started.elapsed(), log);
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "boxd did not exit within 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }

@@ -1,4 +1,3 @@
-use boxd::auth::Role;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -145,7 +144,7 @@ async fn lists_are_paged_and_bad_pages_are_400() {
 async fn users_see_and_delete_only_their_own_tokens() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
-    let bob = server.user_token("bob", Role::User).await;
+    let bob = server.add_user(&owner, "bob", "user").await.1;
     let (_, created) = server
         .post("/api/v1/tokens", &owner, json!({"name": "mine"}))
         .await;

@@ -1,0 +1,207 @@
+//! `/api/v1/profile/avatar` and `/api/v1/profile/background_image`: the caller's images.
+
+use axum::Json;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{avatar_name, background_name};
+use crate::api::Empty;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
+use crate::images;
+use crate::store;
+
+/// The multipart form of an avatar upload.
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "documents the form; the handler reads it field by field"
+)]
+pub struct AvatarUpload {
+    /// A PNG, JPEG, GIF or WebP image of at most 5 MiB and 8192 pixels a side.
+    #[schema(value_type = String, format = Binary)]
+    avatar: Vec<u8>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AvatarChoice {
+    /// `gravatar` to use Gravatar, `""` to have no avatar.
+    #[schema(example = "gravatar")]
+    pub avatar: String,
+}
+
+/// The multipart form of a background upload.
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "documents the form; the handler reads it field by field"
+)]
+pub struct BackgroundUpload {
+    /// A PNG, JPEG, GIF or WebP image of at most 5 MiB; sent empty, it clears the background.
+    #[serde(rename = "backgroundImage")]
+    #[schema(value_type = String, format = Binary)]
+    background_image: Vec<u8>,
+}
+
+/// The named file field of a multipart body (`Some(empty)` when sent empty), refused when over
+/// the size cap before it is all read.
+async fn file_field(
+    req: Request,
+    state: &AppState,
+    name: &str,
+) -> Result<Option<Vec<u8>>, ApiError> {
+    let mut multipart = Multipart::from_request(req, state)
+        .await
+        .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(images::multipart_error)?
+    {
+        if field.name() == Some(name) {
+            return images::read_field(field).await.map(Some);
+        }
+    }
+    Ok(None)
+}
+
+fn is_multipart(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("multipart/form-data"))
+}
+
+/// Set the caller's avatar: upload an image (multipart `avatar`), or choose Gravatar or none (JSON).
+#[utoipa::path(post, path = "/api/v1/profile/avatar", tag = "Profile",
+    request_body(content((AvatarUpload = "multipart/form-data"), (AvatarChoice = "application/json"))),
+    responses((status = 200, body = Empty), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 413, body = ErrorBody)),
+    security(("bearer_auth" = []), ("query_auth" = [])))]
+pub async fn set_avatar(
+    caller: Caller,
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Json<Empty>, ApiError> {
+    let name = avatar_name(&caller.user.id);
+    let mut tx;
+    if is_multipart(&req) {
+        let bytes = file_field(req, &state, "avatar")
+            .await?
+            .filter(|bytes| !bytes.is_empty())
+            .ok_or_else(|| ApiError::bad_request("avatar must be provided"))?;
+        let image = images::validate(bytes)?;
+        tx = store::begin_write(&state.db).await?;
+        store::images::put(&mut *tx, &name, Some(&caller.user.id), &image).await?;
+        store::users::set_avatar(&mut *tx, &caller.user.id, "custom").await?;
+    } else {
+        let ApiJson(choice) = ApiJson::<AvatarChoice>::from_request(req, &state).await?;
+        if !matches!(choice.avatar.as_str(), "gravatar" | "") {
+            return Err(ApiError::bad_request(
+                "avatar must be \"gravatar\", \"\" or an uploaded image",
+            ));
+        }
+        tx = store::begin_write(&state.db).await?;
+        store::images::delete(&mut *tx, &name).await?;
+        store::users::set_avatar(&mut *tx, &caller.user.id, &choice.avatar).await?;
+    }
+    tx.commit().await?;
+    Ok(Json(Empty {}))
+}
+
+/// A user's uploaded avatar. Public: the user id is the only key, as in Cloudron.
+#[utoipa::path(get, path = "/api/v1/profile/avatar/{userId}", tag = "Profile",
+    params(("userId" = String, Path, description = "User id")),
+    responses((status = 200, description = "The image, with its own content type",
+               content(("image/png"), ("image/jpeg"), ("image/gif"), ("image/webp"))),
+              (status = 304, description = "Unchanged (If-None-Match)"),
+              (status = 404, body = ErrorBody)))]
+pub async fn get_avatar(
+    State(state): State<AppState>,
+    ApiPath(user_id): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let image = store::images::get(&state.db, &avatar_name(&user_id))
+        .await?
+        .ok_or(ApiError::NotFound("avatar"))?;
+    Ok(images::respond(image, &headers))
+}
+
+/// The caller's dashboard background image.
+#[utoipa::path(get, path = "/api/v1/profile/background_image", tag = "Profile",
+    responses((status = 200, description = "The image, with its own content type",
+               content(("image/png"), ("image/jpeg"), ("image/gif"), ("image/webp"))),
+              (status = 304, description = "Unchanged (If-None-Match)"),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer_auth" = []), ("query_auth" = [])))]
+pub async fn get_background_image(
+    caller: Caller,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let name = background_name(&caller.user.id);
+    let image = store::images::get(&state.db, &name)
+        .await?
+        .ok_or(ApiError::NotFound("background image"))?;
+    Ok(images::respond(image, &headers))
+}
+
+/// Set the caller's background image (multipart `backgroundImage`); an empty field clears it.
+#[utoipa::path(post, path = "/api/v1/profile/background_image", tag = "Profile",
+    request_body(content((BackgroundUpload = "multipart/form-data"))),
+    responses((status = 200, body = Empty), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 413, body = ErrorBody)),
+    security(("bearer_auth" = []), ("query_auth" = [])))]
+pub async fn set_background_image(
+    caller: Caller,
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Json<Empty>, ApiError> {
+    if !is_multipart(&req) {
+        return Err(ApiError::bad_request(
+            "backgroundImage must be sent as multipart/form-data",
+        ));
+    }
+    let name = background_name(&caller.user.id);
+    let bytes = file_field(req, &state, "backgroundImage")
+        .await?
+        .ok_or_else(|| ApiError::bad_request("backgroundImage must be provided"))?;
+    if bytes.is_empty() {
+        store::images::delete(&state.db, &name).await?;
+    } else {
+        let image = images::validate(bytes)?;
+        store::images::put(&state.db, &name, Some(&caller.user.id), &image).await?;
+    }
+    Ok(Json(Empty {}))
+}
+
+/// The camelCase path Cloudron's own dashboard and the seed's sample use.
+#[utoipa::path(get, path = "/api/v1/profile/backgroundImage", tag = "Profile", operation_id = "get_background_image_alias",
+    responses((status = 200, description = "As GET /api/v1/profile/background_image"),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer_auth" = []), ("query_auth" = [])))]
+pub async fn get_background_image_alias(
+    caller: Caller,
+    state: State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    get_background_image(caller, state, headers).await
+}
+
+/// The camelCase path Cloudron's own dashboard uses.
+#[utoipa::path(post, path = "/api/v1/profile/backgroundImage", tag = "Profile", operation_id = "set_background_image_alias",
+    request_body(content((BackgroundUpload = "multipart/form-data"))),
+    responses((status = 200, body = Empty), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 413, body = ErrorBody)),
+    security(("bearer_auth" = []), ("query_auth" = [])))]
+pub async fn set_background_image_alias(
+    caller: Caller,
+    state: State<AppState>,
+    req: Request,
+) -> Result<Json<Empty>, ApiError> {
+    set_background_image(caller, state, req).await
+}

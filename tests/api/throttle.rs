@@ -1,0 +1,184 @@
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use boxd::clock::ManualClock;
+use chrono::TimeDelta;
+use reqwest::StatusCode;
+use reqwest::header::RETRY_AFTER;
+use serde_json::json;
+
+use crate::support::{OWNER_PASSWORD, TestServer, error_message};
+use crate::two_factor::totp_code;
+
+async fn start() -> (TestServer, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::default());
+    let server = TestServer::start_with(|config| config.clock = clock.clone()).await;
+    (server, clock)
+}
+
+/// A login attempt from `from` (a loopback address): (status, Retry-After).
+async fn login_from(
+    server: &TestServer,
+    from: [u8; 4],
+    username: &str,
+    password: &str,
+) -> (StatusCode, Option<u64>) {
+    let client = reqwest::Client::builder()
+        .local_address(IpAddr::from(from))
+        .build()
+        .unwrap();
+    let body = json!({"username": username, "password": password});
+    let response = client
+        .post(server.url("/api/v1/auth/login"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    (response.status(), retry_after)
+}
+
+#[tokio::test]
+async fn the_eleventh_bad_login_from_an_ip_is_429_until_the_window_passes() {
+    let (server, clock) = start().await;
+    server.owner_token().await;
+    let ip = [127, 0, 0, 1];
+
+    for n in 0..10 {
+        let user = if n % 2 == 0 { "alice" } else { "nobody" };
+        assert_eq!(
+            login_from(&server, ip, user, "wrong password").await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let (code, retry_after) = login_from(&server, ip, "alice", OWNER_PASSWORD).await;
+
+    assert_eq!(
+        code,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
+    let retry_after = retry_after.expect("a Retry-After header");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let (code, _) = login_from(&server, [127, 0, 0, 2], "alice", OWNER_PASSWORD).await;
+    assert_eq!(code, StatusCode::OK, "another address is not throttled");
+
+    clock.advance(TimeDelta::seconds(61));
+    let (code, _) = login_from(&server, ip, "alice", OWNER_PASSWORD).await;
+    assert_eq!(
+        code,
+        StatusCode::OK,
+        "after the window a correct login works"
+    );
+}
+
+#[tokio::test]
+async fn an_account_is_locked_after_ten_failures_from_any_addresses() {
+    let (server, clock) = start().await;
+    server.owner_token().await;
+
+    for n in 10..20 {
+        assert_eq!(
+            login_from(&server, [127, 0, 0, n], "alice", "wrong password")
+                .await
+                .0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let (code, retry_after) = login_from(&server, [127, 0, 0, 30], "alice", OWNER_PASSWORD).await;
+    assert_eq!(
+        (code, retry_after),
+        (StatusCode::TOO_MANY_REQUESTS, Some(30))
+    );
+
+    clock.advance(TimeDelta::seconds(31));
+    assert_eq!(
+        login_from(&server, [127, 0, 0, 31], "alice", "wrong password")
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (code, retry_after) = login_from(&server, [127, 0, 0, 32], "alice", OWNER_PASSWORD).await;
+    assert_eq!(
+        (code, retry_after),
+        (StatusCode::TOO_MANY_REQUESTS, Some(60)),
+        "the window grows"
+    );
+
+    clock.advance(TimeDelta::seconds(61));
+    assert_eq!(
+        login_from(&server, [127, 0, 0, 33], "alice", OWNER_PASSWORD)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        login_from(&server, [127, 0, 0, 34], "alice", "wrong password")
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login_from(&server, [127, 0, 0, 35], "alice", OWNER_PASSWORD)
+            .await
+            .0,
+        StatusCode::OK,
+        "a success reset the count"
+    );
+}
+
+#[tokio::test]
+async fn wrong_totp_codes_count_as_failures() {
+    let (server, _clock) = start().await;
+    let owner = server.owner_token().await;
+    let (_, created) = server
+        .post(
+            "/api/v1/profile/twofactorauthentication_secret",
+            &owner,
+            json!({}),
+        )
+        .await;
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    let (code, _) = server
+        .post(
+            "/api/v1/profile/twofactorauthentication_enable",
+            &owner,
+            json!({"totpToken": totp_code(&secret, chrono::Utc::now())}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::NO_CONTENT);
+
+    for _ in 0..10 {
+        let body = json!({"username": "alice", "password": OWNER_PASSWORD, "totpToken": "000000"});
+        let (code, _) = server.post("/api/v1/auth/login", "", body).await;
+        assert_eq!(code, StatusCode::UNAUTHORIZED);
+    }
+    let body = json!({"username": "alice", "password": OWNER_PASSWORD, "totpToken": "000000"});
+    let (code, answer) = server.post("/api/v1/auth/login", "", body).await;
+    assert_eq!(code, StatusCode::TOO_MANY_REQUESTS);
+    assert!(error_message(code, &answer).starts_with("Too many failed attempts"));
+}
+
+#[tokio::test]
+async fn unknown_users_take_as_long_as_known_ones() {
+    let server = TestServer::start().await;
+    server.owner_token().await;
+    let mut known = Duration::MAX;
+    let mut unknown = Duration::MAX;
+    for n in 0..4u8 {
+        let started = Instant::now();
+        login_from(&server, [127, 0, 1, n], "alice", "wrong password").await;
+        known = known.min(started.elapsed());
+        let started = Instant::now();
+        login_from(&server, [127, 0, 2, n], "nobody-here", "wrong password").await;
+        unknown = unknown.min(started.elapsed());
+    }
+    assert!(
+        unknown * 3 > known,
+        "unknown {unknown:?} vs known {known:?}: a timing oracle"
+    );
+}
