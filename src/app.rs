@@ -11,9 +11,11 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
+use chrono_tz::Tz;
 use serde_json::json;
 use sqlx::SqlitePool;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -31,6 +33,7 @@ use crate::config::Config;
 use crate::error::{method_not_allowed_fallback, not_found_fallback, panic_response};
 use crate::eventlog::{self, Action, Source};
 use crate::network::{self, Network};
+use crate::settings::{self, TimeZone};
 use crate::{api, auth, images, openapi, store, telemetry};
 
 /// JSON bodies are small; image uploads raise this on their own routes.
@@ -46,6 +49,10 @@ pub struct AppState {
     pub last_used: Arc<LastUsed>,
     pub throttle: Arc<Throttle>,
     pub network: Arc<Network>,
+    /// The zone schedules run in; subscribers see changes at once.
+    pub time_zone: Arc<watch::Sender<Tz>>,
+    /// For outbound calls (address detection, release feeds).
+    pub http: reqwest::Client,
     /// Cancelled on shutdown: streams end and background jobs stop.
     pub shutdown: CancellationToken,
 }
@@ -61,12 +68,21 @@ impl AppState {
                 "boxd is not activated: POST /api/v1/provision/activate creates the owner account"
             );
         }
+        let network = Network::load(&db).await?;
+        let TimeZone(zone) = settings::get(&db).await?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("boxd/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .context("cannot build the HTTP client")?;
         Ok(Self {
             db,
             throttle: Arc::new(Throttle::new(config.clock.clone())),
             config: Arc::new(config),
             last_used: Arc::default(),
-            network: Arc::default(),
+            network: Arc::new(network),
+            time_zone: Arc::new(watch::Sender::new(zone)),
+            http,
             shutdown: CancellationToken::new(),
         })
     }
@@ -76,11 +92,17 @@ impl AppState {
 fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
     let (public, public_doc) = OpenApiRouter::new()
         .routes(routes!(api::auth::login))
+        .routes(routes!(api::cloudron::get_cloudron_avatar))
+        .routes(routes!(api::cloudron::list_languages))
         .routes(routes!(api::cloudron::get_status))
         .routes(routes!(api::profile::get_avatar))
         .routes(routes!(api::provision::activate))
         .split_for_parts();
     let uploads = OpenApiRouter::new()
+        .routes(routes!(
+            api::branding::get_branding_avatar,
+            api::branding::set_branding_avatar
+        ))
         .routes(routes!(api::profile::set_avatar))
         .routes(routes!(
             api::profile::get_background_image,
@@ -100,16 +122,63 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
             api::app_passwords::get_app_password,
             api::app_passwords::delete_app_password
         ))
+        .routes(routes!(
+            api::branding::get_cloudron_name,
+            api::branding::set_cloudron_name
+        ))
+        .routes(routes!(
+            api::cloudron::get_language,
+            api::cloudron::set_language
+        ))
+        .routes(routes!(
+            api::cloudron::get_time_zone,
+            api::cloudron::set_time_zone
+        ))
+        .routes(routes!(
+            api::directory_server::get_directory_server_config,
+            api::directory_server::set_directory_server_config
+        ))
+        .routes(routes!(
+            api::docker::get_registry_config,
+            api::docker::set_registry_config
+        ))
         .routes(routes!(api::eventlog::list_events))
         .routes(routes!(api::eventlog::get_event))
         .routes(routes!(
             api::profile::get_profile,
             api::profile::update_profile
         ))
+        .routes(routes!(
+            api::external_ldap::get_external_ldap_config,
+            api::external_ldap::set_external_ldap_config
+        ))
+        .routes(routes!(
+            api::network::get_blocklist,
+            api::network::set_blocklist
+        ))
+        .routes(routes!(
+            api::network::get_dynamic_dns,
+            api::network::set_dynamic_dns
+        ))
+        .routes(routes!(
+            api::network::get_ipv4_config,
+            api::network::set_ipv4_config
+        ))
+        .routes(routes!(
+            api::network::get_ipv6_config,
+            api::network::set_ipv6_config
+        ))
+        .routes(routes!(api::network::get_ipv4))
+        .routes(routes!(api::network::get_ipv6))
         .routes(routes!(api::profile::change_password))
         .routes(routes!(api::profile::create_two_factor_secret))
         .routes(routes!(api::profile::enable_two_factor))
         .routes(routes!(api::profile::disable_two_factor))
+        .routes(routes!(
+            api::reverseproxy::get_trusted_ips,
+            api::reverseproxy::set_trusted_ips
+        ))
+        .routes(routes!(api::system::get_reboot, api::system::reboot))
         .routes(routes!(api::tokens::list_tokens, api::tokens::create_token))
         .routes(routes!(api::tokens::get_token, api::tokens::delete_token))
         .routes(routes!(

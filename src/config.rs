@@ -62,7 +62,27 @@ pub struct ServeArgs {
     /// Log line format.
     #[arg(long, env = "BOXD_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// Where the `generic` IPv4 provider learns the public address (answers the IP as text or
+    /// JSON `{"ip": ...}`).
+    #[arg(long, env = "BOXD_IPV4_DETECT_URL", default_value = DEFAULT_IPV4_DETECT_URL)]
+    pub ipv4_detect_url: String,
+    /// Where the `generic` IPv6 provider learns the public address.
+    #[arg(long, env = "BOXD_IPV6_DETECT_URL", default_value = DEFAULT_IPV6_DETECT_URL)]
+    pub ipv6_detect_url: String,
+    /// The file whose existence means a reboot is required.
+    #[arg(
+        long,
+        env = "BOXD_REBOOT_REQUIRED_FILE",
+        default_value = "/var/run/reboot-required"
+    )]
+    pub reboot_required_file: PathBuf,
+    /// The shell command `POST /system/reboot` runs (e.g. `systemctl reboot`); unset, it is refused.
+    #[arg(long, env = "BOXD_REBOOT_COMMAND")]
+    pub reboot_command: Option<String>,
 }
+
+pub const DEFAULT_IPV4_DETECT_URL: &str = "https://ipv4.api.cloudron.io/api/v1/helper/public_ip";
+pub const DEFAULT_IPV6_DETECT_URL: &str = "https://ipv6.api.cloudron.io/api/v1/helper/public_ip";
 
 #[derive(Debug, clap::Args)]
 pub struct AdminArgs {
@@ -124,6 +144,10 @@ pub struct Config {
     pub database_url: String,
     pub domain: String,
     pub log_format: LogFormat,
+    pub ipv4_detect_url: String,
+    pub ipv6_detect_url: String,
+    pub reboot_required_file: PathBuf,
+    pub reboot_command: Option<String>,
     /// The system clock, or one that tests move by hand.
     pub clock: Arc<dyn Clock>,
 }
@@ -151,12 +175,25 @@ impl Config {
                 args.domain
             );
         }
+        for (flag, url) in [
+            ("--ipv4-detect-url", &args.ipv4_detect_url),
+            ("--ipv6-detect-url", &args.ipv6_detect_url),
+        ] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                bail!("{flag} must be an http(s) URL, got {url:?}");
+            }
+        }
+        let reboot_command = args.reboot_command.clone().filter(|c| !c.trim().is_empty());
         Ok(Self {
             listen: args.listen,
             data_dir,
             database_url,
             domain,
             log_format: args.log_format,
+            ipv4_detect_url: args.ipv4_detect_url.clone(),
+            ipv6_detect_url: args.ipv6_detect_url.clone(),
+            reboot_required_file: args.reboot_required_file.clone(),
+            reboot_command,
             clock: Arc::new(SystemClock),
         })
     }
@@ -169,6 +206,11 @@ impl Config {
             database_url: format!("sqlite://{}", dir.join("boxd.sqlite").display()),
             domain: "my.example.com".into(),
             log_format: LogFormat::Text,
+            // Nothing answers here: tests that detect addresses start their own endpoint.
+            ipv4_detect_url: "http://127.0.0.1:9/ipv4".into(),
+            ipv6_detect_url: "http://127.0.0.1:9/ipv6".into(),
+            reboot_required_file: dir.join("reboot-required"),
+            reboot_command: None,
             clock: Arc::new(SystemClock),
         }
     }

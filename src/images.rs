@@ -3,12 +3,14 @@
 
 use axum::body::Body;
 use axum::extract::multipart::{Field, MultipartError};
+use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use imagesize::ImageType;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::store;
 use crate::store::images::ImageRow;
 
 pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
@@ -17,6 +19,18 @@ pub const UPLOAD_BODY_LIMIT: usize = MAX_IMAGE_BYTES + 64 * 1024;
 /// Larger images would take hundreds of MiB once a browser decodes them.
 pub const MAX_SIDE_PIXELS: usize = 8192;
 pub const MAX_PIXELS: usize = 40_000_000;
+
+/// The stored name of the Cloudron avatar (branding).
+pub const CLOUDRON_AVATAR: &str = "cloudron_avatar";
+const DEFAULT_CLOUDRON_AVATAR: &[u8] = include_bytes!("../assets/cloudron-avatar.png");
+
+/// The Cloudron avatar: the uploaded one, or the built-in default.
+pub async fn cloudron_avatar(db: &sqlx::SqlitePool) -> Result<ImageRow, ApiError> {
+    match store::images::get(db, CLOUDRON_AVATAR).await? {
+        Some(image) => Ok(image),
+        None => validate(DEFAULT_CLOUDRON_AVATAR.to_vec()),
+    }
+}
 
 /// Checks magic bytes and the header's dimensions; nothing is decoded.
 pub fn validate(bytes: Vec<u8>) -> Result<ImageRow, ApiError> {
@@ -63,8 +77,33 @@ fn too_large() -> ApiError {
     ))
 }
 
+pub fn is_multipart(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("multipart/form-data"))
+}
+
+/// The named file field of a multipart body (`Some(empty)` when sent empty), refused when over
+/// the size cap before it is all read.
+pub async fn file_field<S: Send + Sync>(
+    req: Request,
+    state: &S,
+    name: &str,
+) -> Result<Option<Vec<u8>>, ApiError> {
+    let mut multipart = Multipart::from_request(req, state)
+        .await
+        .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        if field.name() == Some(name) {
+            return read_field(field).await.map(Some);
+        }
+    }
+    Ok(None)
+}
+
 /// Reads one multipart file field, refusing it as soon as it passes the size cap.
-pub async fn read_field(mut field: Field<'_>) -> Result<Vec<u8>, ApiError> {
+async fn read_field(mut field: Field<'_>) -> Result<Vec<u8>, ApiError> {
     let mut bytes = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
         if bytes.len() + chunk.len() > MAX_IMAGE_BYTES {
@@ -75,7 +114,7 @@ pub async fn read_field(mut field: Field<'_>) -> Result<Vec<u8>, ApiError> {
     Ok(bytes)
 }
 
-pub fn multipart_error(err: MultipartError) -> ApiError {
+fn multipart_error(err: MultipartError) -> ApiError {
     if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
         too_large()
     } else {

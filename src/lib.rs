@@ -19,6 +19,7 @@ pub mod network;
 pub mod openapi;
 pub mod settings;
 pub mod store;
+pub mod system;
 pub mod telemetry;
 pub mod users;
 

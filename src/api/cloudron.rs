@@ -1,13 +1,18 @@
-//! `/api/v1/cloudron/...`: status and platform-wide preferences.
+//! `/api/v1/cloudron/...`: status, the avatar, and platform-wide preferences.
 
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::Empty;
 use crate::app::AppState;
-use crate::error::ApiError;
-use crate::settings::{self, CloudronName};
+use crate::auth::{Admin, Caller};
+use crate::error::{ApiError, ApiJson, ErrorBody};
+use crate::images;
+use crate::settings::{self, CloudronName, LANGUAGES, Language, TimeZone};
 use crate::store;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -32,4 +37,102 @@ pub async fn get_status(State(state): State<AppState>) -> Result<Json<Status>, A
         activated,
         cloudron_name,
     }))
+}
+
+/// The Cloudron avatar (a built-in image until one is uploaded). Public.
+#[utoipa::path(get, path = "/api/v1/cloudron/avatar", tag = "Cloudron",
+    responses((status = 200, description = "The image, with its own content type",
+               content(("image/png"), ("image/jpeg"), ("image/gif"), ("image/webp"))),
+              (status = 304, description = "Unchanged (If-None-Match)")))]
+pub async fn get_cloudron_avatar(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    Ok(images::respond(
+        images::cloudron_avatar(&state.db).await?,
+        &headers,
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LanguageList {
+    #[schema(example = json!(["de", "en", "fr", "nl"]))]
+    pub languages: Vec<&'static str>,
+}
+
+/// The languages the dashboard is translated into. Public.
+#[utoipa::path(get, path = "/api/v1/cloudron/languages", tag = "Cloudron",
+    responses((status = 200, body = LanguageList)))]
+pub async fn list_languages() -> Json<LanguageList> {
+    Json(LanguageList {
+        languages: LANGUAGES.to_vec(),
+    })
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LanguageBody {
+    /// One of `/cloudron/languages`.
+    #[schema(example = "en")]
+    pub language: String,
+}
+
+/// The default language of the dashboard, login page and emails.
+#[utoipa::path(get, path = "/api/v1/cloudron/language", tag = "Cloudron",
+    responses((status = 200, body = LanguageBody), (status = 401, body = ErrorBody)),
+    security(("bearer_auth" = []), ("query_auth" = [])))]
+pub async fn get_language(
+    _: Caller,
+    State(state): State<AppState>,
+) -> Result<Json<LanguageBody>, ApiError> {
+    let Language(language) = settings::get(&state.db).await?;
+    Ok(Json(LanguageBody { language }))
+}
+
+/// Set the default language.
+#[utoipa::path(post, path = "/api/v1/cloudron/language", tag = "Cloudron", request_body = LanguageBody,
+    responses((status = 200, body = Empty), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer_auth" = []), ("query_auth" = [])))]
+pub async fn set_language(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LanguageBody>,
+) -> Result<Json<Empty>, ApiError> {
+    settings::set(&state.db, &Language::new(&req.language)?).await?;
+    Ok(Json(Empty {}))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TimeZoneBody {
+    /// An IANA time zone name.
+    #[schema(example = "Europe/Zurich")]
+    pub time_zone: String,
+}
+
+/// The time zone schedules (automatic updates) run in; the server itself stays in UTC.
+#[utoipa::path(get, path = "/api/v1/cloudron/time_zone", tag = "Cloudron",
+    responses((status = 200, body = TimeZoneBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)),
+    security(("bearer_auth" = []), ("query_auth" = [])))]
+pub async fn get_time_zone(_: Admin, State(state): State<AppState>) -> Json<TimeZoneBody> {
+    Json(TimeZoneBody {
+        time_zone: state.time_zone.borrow().name().to_owned(),
+    })
+}
+
+/// Set the time zone; schedules are re-planned at once.
+#[utoipa::path(post, path = "/api/v1/cloudron/time_zone", tag = "Cloudron", request_body = TimeZoneBody,
+    responses((status = 200, body = Empty), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer_auth" = []), ("query_auth" = [])))]
+pub async fn set_time_zone(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<TimeZoneBody>,
+) -> Result<Json<Empty>, ApiError> {
+    let zone = TimeZone::new(&req.time_zone)?;
+    settings::set(&state.db, &zone).await?;
+    state.time_zone.send_replace(zone.0);
+    Ok(Json(Empty {}))
 }

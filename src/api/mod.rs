@@ -2,10 +2,17 @@
 
 pub mod app_passwords;
 pub mod auth;
+pub mod branding;
 pub mod cloudron;
+pub mod directory_server;
+pub mod docker;
 pub mod eventlog;
+pub mod external_ldap;
+pub mod network;
 pub mod profile;
 pub mod provision;
+pub mod reverseproxy;
+pub mod system;
 pub mod tokens;
 pub mod user_directory;
 pub mod users;

@@ -2,6 +2,7 @@
 //! lives in memory and is swapped whole when a setting changes, so requests never read the store.
 
 mod client_ip;
+pub mod detect;
 mod ip_entries;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -12,12 +13,14 @@ use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use sqlx::SqlitePool;
 
 pub use client_ip::{ClientIp, resolve as resolve_client_ip};
 pub use ip_entries::IpEntries;
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::settings::{self, Blocklist, TrustedIps};
 
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
@@ -30,21 +33,41 @@ pub struct Policy {
 #[derive(Debug, Default)]
 pub struct Network {
     policy: ArcSwap<Policy>,
+    /// Held across "store the setting, swap the policy", so concurrent changes cannot interleave.
+    writer: tokio::sync::Mutex<()>,
 }
 
 impl Network {
-    pub fn new(policy: Policy) -> Self {
-        Self {
+    /// The policy as stored: trusted proxies and blocklist.
+    pub async fn load(db: &SqlitePool) -> anyhow::Result<Self> {
+        let TrustedIps(trusted) = settings::get(db).await?;
+        let Blocklist(blocklist) = settings::get(db).await?;
+        let policy = Policy {
+            trusted: IpEntries::parse(&trusted).map_err(anyhow::Error::msg)?,
+            blocklist: IpEntries::parse(&blocklist).map_err(anyhow::Error::msg)?,
+        };
+        Ok(Self {
             policy: ArcSwap::from_pointee(policy),
-        }
+            writer: tokio::sync::Mutex::default(),
+        })
     }
 
     pub fn policy(&self) -> Arc<Policy> {
         self.policy.load_full()
     }
 
-    pub fn set_policy(&self, policy: Policy) {
-        self.policy.store(Arc::new(policy));
+    /// Computes the next policy from the current one, stores the setting behind it with
+    /// `store`, then swaps the policy in; one writer at a time.
+    pub async fn update<F, S>(&self, change: F, store: S) -> Result<(), ApiError>
+    where
+        F: FnOnce(&Policy) -> Result<Policy, ApiError>,
+        S: Future<Output = Result<(), ApiError>>,
+    {
+        let _writing = self.writer.lock().await;
+        let next = change(&self.policy.load())?;
+        store.await?;
+        self.policy.store(Arc::new(next));
+        Ok(())
     }
 }
 

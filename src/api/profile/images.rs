@@ -1,8 +1,8 @@
 //! `/api/v1/profile/avatar` and `/api/v1/profile/background_image`: the caller's images.
 
 use axum::Json;
-use axum::extract::{FromRequest, Multipart, Request, State};
-use axum::http::{HeaderMap, header};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -47,35 +47,6 @@ pub struct BackgroundUpload {
     background_image: Vec<u8>,
 }
 
-/// The named file field of a multipart body (`Some(empty)` when sent empty), refused when over
-/// the size cap before it is all read.
-async fn file_field(
-    req: Request,
-    state: &AppState,
-    name: &str,
-) -> Result<Option<Vec<u8>>, ApiError> {
-    let mut multipart = Multipart::from_request(req, state)
-        .await
-        .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(images::multipart_error)?
-    {
-        if field.name() == Some(name) {
-            return images::read_field(field).await.map(Some);
-        }
-    }
-    Ok(None)
-}
-
-fn is_multipart(req: &Request) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("multipart/form-data"))
-}
-
 /// Set the caller's avatar: upload an image (multipart `avatar`), or choose Gravatar or none (JSON).
 #[utoipa::path(post, path = "/api/v1/profile/avatar", tag = "Profile",
     request_body(content((AvatarUpload = "multipart/form-data"), (AvatarChoice = "application/json"))),
@@ -89,8 +60,8 @@ pub async fn set_avatar(
 ) -> Result<Json<Empty>, ApiError> {
     let name = avatar_name(&caller.user.id);
     let mut tx;
-    if is_multipart(&req) {
-        let bytes = file_field(req, &state, "avatar")
+    if images::is_multipart(&req) {
+        let bytes = images::file_field(req, &state, "avatar")
             .await?
             .filter(|bytes| !bytes.is_empty())
             .ok_or_else(|| ApiError::bad_request("avatar must be provided"))?;
@@ -161,13 +132,13 @@ pub async fn set_background_image(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Json<Empty>, ApiError> {
-    if !is_multipart(&req) {
+    if !images::is_multipart(&req) {
         return Err(ApiError::bad_request(
             "backgroundImage must be sent as multipart/form-data",
         ));
     }
     let name = background_name(&caller.user.id);
-    let bytes = file_field(req, &state, "backgroundImage")
+    let bytes = images::file_field(req, &state, "backgroundImage")
         .await?
         .ok_or_else(|| ApiError::bad_request("backgroundImage must be provided"))?;
     if bytes.is_empty() {

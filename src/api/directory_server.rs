@@ -1,0 +1,43 @@
+//! `/api/v1/directory_server/config`: boxd as an LDAP server for outside apps, for admins.
+
+use axum::Json;
+use axum::extract::State;
+
+use super::Empty;
+use crate::app::AppState;
+use crate::auth::Admin;
+use crate::error::{ApiError, ApiJson, ErrorBody};
+use crate::settings::{self, DirectoryServerConfig, DirectoryServerConfigRequest};
+
+/// The directory server configuration; the secret shows as `********` when set.
+#[utoipa::path(get, path = "/api/v1/directory_server/config", tag = "Directory Server",
+    responses((status = 200, body = DirectoryServerConfig), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)),
+    security(("bearer_auth" = []), ("query_auth" = [])))]
+pub async fn get_directory_server_config(
+    _: Admin,
+    State(state): State<AppState>,
+) -> Result<Json<DirectoryServerConfig>, ApiError> {
+    let config: DirectoryServerConfig = settings::get(&state.db).await?;
+    Ok(Json(config.masked()))
+}
+
+/// Set it; enabling needs a secret and an allowlist with at least one entry.
+#[utoipa::path(post, path = "/api/v1/directory_server/config", tag = "Directory Server",
+    request_body = DirectoryServerConfigRequest,
+    responses((status = 200, body = Empty), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer_auth" = []), ("query_auth" = [])))]
+pub async fn set_directory_server_config(
+    _: Admin,
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<DirectoryServerConfigRequest>,
+) -> Result<Json<Empty>, ApiError> {
+    let stored: DirectoryServerConfig = settings::get(&state.db).await?;
+    settings::set(
+        &state.db,
+        &DirectoryServerConfig::from_request(req, &stored)?,
+    )
+    .await?;
+    Ok(Json(Empty {}))
+}
