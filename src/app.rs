@@ -33,14 +33,20 @@ use crate::config::Config;
 use crate::error::{method_not_allowed_fallback, not_found_fallback, panic_response};
 use crate::eventlog::{self, Action, Source};
 use crate::network::{self, Network};
+use crate::scheduler::{Every, Scheduler};
 use crate::settings::{self, TimeZone};
-use crate::{api, auth, images, openapi, store, telemetry};
+use crate::tasks::TaskRunner;
+use crate::tasks::stream::StreamLimits;
+use crate::{api, auth, dyndns, images, openapi, store, system, telemetry};
 
 /// JSON bodies are small; image uploads raise this on their own routes.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 /// How long in-flight requests get to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+/// How long stopped tasks get to wind down after SIGTERM before they are marked.
+const TASK_GRACE: Duration = Duration::from_secs(1);
 const LAST_USED_FLUSH_EVERY: Duration = Duration::from_secs(30);
+const REBOOT_CHECK_EVERY: Duration = Duration::from_secs(300);
 
 #[derive(Clone)]
 pub struct AppState {
@@ -53,7 +59,9 @@ pub struct AppState {
     pub time_zone: Arc<watch::Sender<Tz>>,
     /// For outbound calls (address detection, release feeds).
     pub http: reqwest::Client,
-    /// Cancelled on shutdown: streams end and background jobs stop.
+    pub tasks: TaskRunner,
+    pub log_streams: Arc<StreamLimits>,
+    /// Cancelled on shutdown: streams end, tasks stop, background jobs end.
     pub shutdown: CancellationToken,
 }
 
@@ -75,15 +83,26 @@ impl AppState {
             .connect_timeout(Duration::from_secs(5))
             .build()
             .context("cannot build the HTTP client")?;
+        let shutdown = CancellationToken::new();
+        let logs_dir = config.data_dir.join("logs").join("tasks");
+        let tasks = TaskRunner::new(
+            db.clone(),
+            logs_dir,
+            config.max_running_tasks,
+            shutdown.clone(),
+        )
+        .await?;
         Ok(Self {
             db,
+            tasks,
+            log_streams: StreamLimits::new(config.max_log_streams, config.max_log_streams_per_user),
             throttle: Arc::new(Throttle::new(config.clock.clone())),
             config: Arc::new(config),
             last_used: Arc::default(),
             network: Arc::new(network),
             time_zone: Arc::new(watch::Sender::new(zone)),
             http,
-            shutdown: CancellationToken::new(),
+            shutdown,
         })
     }
 }
@@ -170,6 +189,11 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(api::network::get_ipv4))
         .routes(routes!(api::network::get_ipv6))
+        .routes(routes!(api::notifications::list_notifications))
+        .routes(routes!(
+            api::notifications::get_notification,
+            api::notifications::acknowledge_notification
+        ))
         .routes(routes!(api::profile::change_password))
         .routes(routes!(api::profile::create_two_factor_secret))
         .routes(routes!(api::profile::enable_two_factor))
@@ -179,6 +203,11 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
             api::reverseproxy::set_trusted_ips
         ))
         .routes(routes!(api::system::get_reboot, api::system::reboot))
+        .routes(routes!(api::tasks::list_tasks))
+        .routes(routes!(api::tasks::get_task))
+        .routes(routes!(api::tasks::get_task_logs))
+        .routes(routes!(api::tasks::get_task_logstream))
+        .routes(routes!(api::tasks::stop_task))
         .routes(routes!(api::tokens::list_tokens, api::tokens::create_token))
         .routes(routes!(api::tokens::get_token, api::tokens::delete_token))
         .routes(routes!(
@@ -291,6 +320,7 @@ pub async fn run(
         }
     });
 
+    let scheduler = schedule(&state);
     tracing::info!(listen.addr = %addr, "listening on {addr}");
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let server =
@@ -302,10 +332,30 @@ pub async fn run(
         }
     }
     tracing::info!("shutting down");
+    scheduler.stopped().await;
+    state.tasks.shut_down(TASK_GRACE).await;
     flusher.await.context("the lastUsedAt flusher panicked")?;
     state.db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The periodic jobs: the reboot-required alert and the dynamic DNS check.
+fn schedule(state: &AppState) -> Scheduler {
+    let scheduler = Scheduler::new(state.config.clock.clone(), state.shutdown.clone());
+    let for_reboot = state.clone();
+    scheduler.spawn(
+        "reboot-check",
+        Every::new(REBOOT_CHECK_EVERY).starting_now(),
+        move || system::check_reboot(for_reboot.clone()),
+    );
+    let for_dyndns = state.clone();
+    scheduler.spawn(
+        "dyndns",
+        Every::new(state.config.dyndns_interval),
+        move || dyndns::check(for_dyndns.clone()),
+    );
+    scheduler
 }
 
 async fn flush_last_used(state: AppState) {

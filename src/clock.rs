@@ -2,12 +2,23 @@
 //! clock they move by hand, so they need not wait for real minutes to pass.
 
 use std::fmt::Debug;
-use std::sync::Mutex;
+use std::future::Future;
+use std::pin::Pin;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use tokio::sync::watch;
+
+pub type Sleep<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 pub trait Clock: Send + Sync + Debug {
     fn now(&self) -> DateTime<Utc>;
+
+    /// Resolves once this clock reads `deadline` or later.
+    fn sleep_until(&self, deadline: DateTime<Utc>) -> Sleep<'_>;
+}
+
+fn until(deadline: DateTime<Utc>, now: DateTime<Utc>) -> std::time::Duration {
+    (deadline - now).to_std().unwrap_or_default()
 }
 
 #[derive(Debug, Default)]
@@ -17,29 +28,84 @@ impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }
+
+    fn sleep_until(&self, deadline: DateTime<Utc>) -> Sleep<'_> {
+        Box::pin(async move {
+            // Sleep in steps, so a wall-clock jump (NTP, suspend) delays a schedule by a minute at most.
+            loop {
+                let now = Utc::now();
+                if now >= deadline {
+                    return;
+                }
+                tokio::time::sleep(until(deadline, now).min(std::time::Duration::from_secs(60)))
+                    .await;
+            }
+        })
+    }
 }
 
-/// Real time plus an offset that only [`ManualClock::advance`] changes.
-#[derive(Debug, Default)]
+/// Real time plus an offset that only [`ManualClock::advance`] changes; sleepers wake when it
+/// moves past their deadline.
+#[derive(Debug)]
 pub struct ManualClock {
-    offset: Mutex<TimeDelta>,
+    offset: watch::Sender<TimeDelta>,
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        Self {
+            offset: watch::Sender::new(TimeDelta::zero()),
+        }
+    }
 }
 
 impl ManualClock {
     pub fn advance(&self, by: TimeDelta) {
-        *self
-            .offset
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) += by;
+        self.offset.send_modify(|offset| *offset += by);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-            + *self
-                .offset
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        Utc::now() + *self.offset.borrow()
+    }
+
+    fn sleep_until(&self, deadline: DateTime<Utc>) -> Sleep<'_> {
+        Box::pin(async move {
+            let mut moved = self.offset.subscribe();
+            loop {
+                let now = self.now();
+                if now >= deadline {
+                    return;
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(until(deadline, now)) => {}
+                    _ = moved.changed() => {}
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_manual_clock_wakes_sleepers_when_advanced() {
+        let clock = std::sync::Arc::new(ManualClock::default());
+        let deadline = clock.now() + TimeDelta::hours(1);
+        let sleeper = {
+            let clock = clock.clone();
+            tokio::spawn(async move { clock.sleep_until(deadline).await })
+        };
+        tokio::task::yield_now().await;
+        assert!(!sleeper.is_finished());
+        clock.advance(TimeDelta::hours(2));
+        tokio::time::timeout(std::time::Duration::from_secs(5), sleeper)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(clock.now() > deadline);
     }
 }

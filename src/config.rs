@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -79,6 +80,22 @@ pub struct ServeArgs {
     /// The shell command `POST /system/reboot` runs (e.g. `systemctl reboot`); unset, it is refused.
     #[arg(long, env = "BOXD_REBOOT_COMMAND")]
     pub reboot_command: Option<String>,
+    /// The shell command the dynamic DNS task runs when the public addresses change (gets
+    /// BOXD_IPV4, BOXD_IPV6 and BOXD_DOMAIN); unset, changes are only recorded.
+    #[arg(long, env = "BOXD_DYNDNS_COMMAND")]
+    pub dyndns_command: Option<String>,
+    /// Seconds between dynamic DNS checks.
+    #[arg(long, env = "BOXD_DYNDNS_INTERVAL", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub dyndns_interval: u64,
+    /// Tasks that may run at once; more wait as pending.
+    #[arg(long, env = "BOXD_MAX_RUNNING_TASKS", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub max_running_tasks: u64,
+    /// Concurrent log streams (SSE), in total.
+    #[arg(long, env = "BOXD_MAX_LOG_STREAMS", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_log_streams: u64,
+    /// Concurrent log streams per user.
+    #[arg(long, env = "BOXD_MAX_LOG_STREAMS_PER_USER", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_log_streams_per_user: u64,
 }
 
 pub const DEFAULT_IPV4_DETECT_URL: &str = "https://ipv4.api.cloudron.io/api/v1/helper/public_ip";
@@ -148,6 +165,11 @@ pub struct Config {
     pub ipv6_detect_url: String,
     pub reboot_required_file: PathBuf,
     pub reboot_command: Option<String>,
+    pub dyndns_command: Option<String>,
+    pub dyndns_interval: Duration,
+    pub max_running_tasks: usize,
+    pub max_log_streams: usize,
+    pub max_log_streams_per_user: usize,
     /// The system clock, or one that tests move by hand.
     pub clock: Arc<dyn Clock>,
 }
@@ -183,7 +205,8 @@ impl Config {
                 bail!("{flag} must be an http(s) URL, got {url:?}");
             }
         }
-        let reboot_command = args.reboot_command.clone().filter(|c| !c.trim().is_empty());
+        let command = |c: &Option<String>| c.clone().filter(|c| !c.trim().is_empty());
+        let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         Ok(Self {
             listen: args.listen,
             data_dir,
@@ -193,7 +216,12 @@ impl Config {
             ipv4_detect_url: args.ipv4_detect_url.clone(),
             ipv6_detect_url: args.ipv6_detect_url.clone(),
             reboot_required_file: args.reboot_required_file.clone(),
-            reboot_command,
+            reboot_command: command(&args.reboot_command),
+            dyndns_command: command(&args.dyndns_command),
+            dyndns_interval: Duration::from_secs(args.dyndns_interval),
+            max_running_tasks: count(args.max_running_tasks),
+            max_log_streams: count(args.max_log_streams),
+            max_log_streams_per_user: count(args.max_log_streams_per_user),
             clock: Arc::new(SystemClock),
         })
     }
@@ -211,6 +239,11 @@ impl Config {
             ipv6_detect_url: "http://127.0.0.1:9/ipv6".into(),
             reboot_required_file: dir.join("reboot-required"),
             reboot_command: None,
+            dyndns_command: None,
+            dyndns_interval: Duration::from_secs(600),
+            max_running_tasks: 4,
+            max_log_streams: 256,
+            max_log_streams_per_user: 16,
             clock: Arc::new(SystemClock),
         }
     }

@@ -16,6 +16,7 @@ use crate::store::users::UserRow;
 pub enum Action {
     CloudronStart,
     CloudronActivate,
+    DyndnsUpdate,
     UserAdd,
     UserLogin,
     UserRemove,
@@ -27,6 +28,7 @@ impl Action {
         match self {
             Self::CloudronStart => "cloudron.start",
             Self::CloudronActivate => "cloudron.activate",
+            Self::DyndnsUpdate => "dyndns.update",
             Self::UserAdd => "user.add",
             Self::UserLogin => "user.login",
             Self::UserRemove => "user.remove",

@@ -12,14 +12,18 @@ pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod dyndns;
 pub mod error;
 pub mod eventlog;
 pub mod images;
 pub mod network;
+pub mod notifications;
 pub mod openapi;
+pub mod scheduler;
 pub mod settings;
 pub mod store;
 pub mod system;
+pub mod tasks;
 pub mod telemetry;
 pub mod users;
 

@@ -3,11 +3,26 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::app::AppState;
+use crate::notifications::{self, REBOOT};
+
 /// Lets the 202 reach the client before the host goes down.
 const REBOOT_DELAY: Duration = Duration::from_millis(500);
 
 pub async fn reboot_required(file: &Path) -> bool {
     tokio::fs::try_exists(file).await.unwrap_or(false)
+}
+
+/// The scheduled check: raises the `reboot` alert while the reboot-required file exists.
+pub async fn check_reboot(state: AppState) {
+    let message = if reboot_required(&state.config.reboot_required_file).await {
+        "A security update needs a reboot. Reboot from the dashboard or with POST /api/v1/system/reboot."
+    } else {
+        ""
+    };
+    if let Err(err) = notifications::alert(&state.db, REBOOT, "Reboot Required", message).await {
+        tracing::warn!(error = %err, "cannot update the reboot alert: {err}");
+    }
 }
 
 /// Runs `command` with `sh -c` shortly, in the background; the outcome is logged.

@@ -192,19 +192,19 @@ pub async fn reload(tx: &mut Transaction<'static, Sqlite>, id: &str) -> Result<U
         .ok_or(ApiError::NotFound("user"))
 }
 
-/// `user.update` with the user's public fields and what changed (`extra`, merged in).
+/// `user.update` with the user's public fields and what changed (`extra`, merged in); returns
+/// the event id.
 pub async fn record_update(
     tx: &mut Transaction<'static, Sqlite>,
     user: &UserRow,
     source: &Source,
     extra: serde_json::Value,
-) -> Result<(), ApiError> {
+) -> Result<String, ApiError> {
     let mut data = json!({ "userId": user.id, "user": eventlog::public_user(user) });
     if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
         data.extend(extra.clone());
     }
-    eventlog::record(&mut **tx, Action::UserUpdate, source, data).await?;
-    Ok(())
+    Ok(eventlog::record(&mut **tx, Action::UserUpdate, source, data).await?)
 }
 
 /// A validated owner account, its password already hashed.

@@ -14,9 +14,9 @@ use crate::app::AppState;
 use crate::auth::{CLIENT_WEBADMIN, Caller, Role, UserManager, secrets};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use crate::eventlog::{self, Action};
-use crate::store;
 use crate::store::users::{NewUser, UserRow};
 use crate::users::{self, ProfileEdit};
+use crate::{notifications, store};
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -78,6 +78,15 @@ async fn manageable(state: &AppState, caller: &Caller, user_id: &str) -> Result<
         .ok_or(ApiError::NotFound("user"))?;
     users::ensure_can_manage(&caller.user, &target)?;
     Ok(target)
+}
+
+/// How notifications name a user.
+fn display(user: &UserRow) -> &str {
+    match (user.display_name.as_str(), user.username.as_deref()) {
+        ("", Some(username)) => username,
+        ("", None) => &user.email,
+        (name, _) => name,
+    }
 }
 
 fn not_yourself(caller: &Caller, target: &UserRow, message: &str) -> Result<(), ApiError> {
@@ -185,7 +194,15 @@ pub async fn create_user(
         "user": eventlog::public_user(&user),
         "invitor": eventlog::public_user(&caller.user),
     });
-    eventlog::record(&mut *tx, Action::UserAdd, &caller.source(), data).await?;
+    let event = eventlog::record(&mut *tx, Action::UserAdd, &caller.source(), data).await?;
+    let (name, by) = (display(&user), display(&caller.user));
+    notifications::notify(
+        &mut *tx,
+        Some(&event),
+        &format!("User '{name}' added"),
+        &format!("{by} added {name}."),
+    )
+    .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(CreatedUser { id })))
 }
@@ -224,7 +241,15 @@ pub async fn delete_user(
     let mut tx = store::begin_write(&state.db).await?;
     store::users::delete(&mut *tx, &target.id).await?;
     let data = json!({ "userId": target.id, "user": eventlog::public_user(&target) });
-    eventlog::record(&mut *tx, Action::UserRemove, &caller.source(), data).await?;
+    let event = eventlog::record(&mut *tx, Action::UserRemove, &caller.source(), data).await?;
+    let (name, by) = (display(&target), display(&caller.user));
+    notifications::notify(
+        &mut *tx,
+        Some(&event),
+        &format!("User '{name}' removed"),
+        &format!("{by} removed {name}."),
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -315,7 +340,20 @@ pub async fn set_user_role(
     store::users::set_role(&mut *tx, &target.id, req.role).await?;
     let user = users::reload(&mut tx, &target.id).await?;
     let changed = json!({ "roleChanged": true, "oldRole": target.role });
-    users::record_update(&mut tx, &user, &caller.source(), changed).await?;
+    let event = users::record_update(&mut tx, &user, &caller.source(), changed).await?;
+    let (name, role) = (display(&user), req.role.as_str());
+    let message = format!(
+        "{} changed the role of {name} from {} to {role}.",
+        display(&caller.user),
+        target.role.as_str()
+    );
+    notifications::notify(
+        &mut *tx,
+        Some(&event),
+        &format!("User '{name}' is now {role}"),
+        &message,
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

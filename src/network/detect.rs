@@ -59,17 +59,13 @@ async fn detect(http: &reqwest::Client, url: &str, family: Family) -> Result<IpA
 
 /// The body of a successful GET, refused past [`DETECT_MAX_BYTES`] without reading the rest.
 async fn fetch(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, String> {
-    let mut response = http
-        .get(url)
-        .timeout(DETECT_TIMEOUT)
-        .send()
-        .await
-        .map_err(|err| without_url(&err))?;
+    // The caller's timeout bounds the whole exchange, body included.
+    let mut response = http.get(url).send().await.map_err(without_url)?;
     if !response.status().is_success() {
         return Err(format!("it answered HTTP {}", response.status()));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|err| without_url(&err))? {
+    while let Some(chunk) = response.chunk().await.map_err(without_url)? {
         if body.len() + chunk.len() > DETECT_MAX_BYTES {
             return Err(format!(
                 "the answer is longer than {DETECT_MAX_BYTES} bytes"
@@ -80,14 +76,16 @@ async fn fetch(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, String> {
     Ok(body)
 }
 
-/// reqwest's message, without the URL it repeats.
-fn without_url(err: &reqwest::Error) -> String {
-    if err.is_connect() {
-        "cannot connect"
-    } else {
-        "the request failed"
+/// reqwest's message and its causes, without the URL it repeats.
+fn without_url(err: reqwest::Error) -> String {
+    let err = err.without_url();
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        message = format!("{message}: {cause}");
+        source = cause.source();
     }
-    .to_owned()
+    message
 }
 
 fn interface_address(name: &str, family: Family) -> Result<IpAddr, ApiError> {

@@ -4,7 +4,9 @@
 pub mod app_passwords;
 pub mod eventlog;
 pub mod images;
+pub mod notifications;
 pub mod settings;
+pub mod tasks;
 pub mod tokens;
 pub mod users;
 

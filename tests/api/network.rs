@@ -506,7 +506,11 @@ async fn generic_detection_answers_or_fails_clearly_and_quickly() {
                 message.starts_with(&format!("IPv4 detection through {url} failed")),
                 "{message}"
             );
-            assert!(message.ends_with(expected), "{message}");
+            assert!(
+                message.ends_with(expected),
+                "{message} after {:?}",
+                started.elapsed()
+            );
         }
     }
     let url = format!("{endpoint}/v6");

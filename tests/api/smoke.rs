@@ -289,3 +289,101 @@ async fn huge_uploads_are_cut_off_without_growing_memory() {
     let (exit, _, _) = served.terminate();
     assert!(exit.success());
 }
+
+#[tokio::test]
+async fn sigterm_ends_open_log_streams_and_the_process_within_ten_seconds() {
+    let app = axum::Router::new().route("/ip", axum::routing::get(|| async { "192.0.2.44" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let detect = format!("http://{}/ip", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--dyndns-interval",
+        "1",
+        "--dyndns-command",
+        "echo started; sleep 60",
+        "--ipv4-detect-url",
+        &detect,
+    ];
+    let served = Served::start_with_args(dir.path(), &args);
+    let http = client();
+    let body = json!({"username": "alice", "password": "password123", "email": "a@example.com"});
+    let activated: Value = http
+        .post(served.url("/api/v1/provision/activate"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = activated["token"].as_str().unwrap().to_owned();
+    let enable = http
+        .post(served.url("/api/v1/network/dynamic_dns"))
+        .bearer_auth(&token)
+        .json(&json!({"enabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enable.status(), StatusCode::OK);
+    let mut task_id = None;
+    for _ in 0..200 {
+        let list: Value = http
+            .get(served.url("/api/v1/tasks?type=syncDyndns"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(id) = list["tasks"][0]["id"].as_str() {
+            task_id = Some(id.to_owned());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let task_id = task_id.expect("the dynamic DNS task started");
+    let mut stream = http
+        .get(served.url(&format!(
+            "/api/v1/tasks/{task_id}/logstream?lines=-1&access_token={token}"
+        )))
+        .header("Accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    let mut received = String::new();
+    while !received.contains("started") {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        received.push_str(&String::from_utf8_lossy(&chunk));
+    }
+
+    let terminated = tokio::task::spawn_blocking(move || served.terminate());
+    let drained = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    let (exit, took, log) = terminated.await.unwrap();
+
+    assert!(drained.is_ok(), "the log stream ended");
+    assert!(exit.success(), "exit status {exit:?}\n{log}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    let db = boxd::store::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("boxd.sqlite").display()
+    ))
+    .await
+    .unwrap();
+    let error: String = sqlx::query_scalar("SELECT error FROM tasks WHERE type = 'syncDyndns'")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert!(
+        error.contains("\"stopped\""),
+        "the running task was ended and marked: {error}"
+    );
+}

@@ -21,6 +21,8 @@ pub const USER_PASSWORD: &str = "user password 1";
 
 pub struct TestServer {
     pub base: String,
+    /// The server's state, for what only the server side can do (start a test job).
+    pub state: boxd::app::AppState,
     pub http: reqwest::Client,
     dir: Option<TempDir>,
     stop: Option<oneshot::Sender<()>>,
@@ -52,18 +54,24 @@ impl TestServer {
 
     /// Starts a server whose config `adjust` may change first.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::start_in(tempfile::tempdir().unwrap(), adjust).await
+    }
+
+    /// Starts a server over an existing data dir (e.g. one a stopped server left).
+    pub async fn start_in(dir: TempDir, adjust: impl FnOnce(&mut Config)) -> Self {
         let http = client();
-        let dir = tempfile::tempdir().unwrap();
         let mut config = Config::for_tests(dir.path());
         adjust(&mut config);
+        let state = boxd::app::AppState::start(config).await.unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
-        let serving = tokio::spawn(boxd::app::serve(config, listener, async {
+        let serving = tokio::spawn(boxd::app::run(state.clone(), listener, async {
             let _ = stopped.await;
         }));
         let server = Self {
             base,
+            state,
             http,
             dir: Some(dir),
             stop: Some(stop),
@@ -230,9 +238,15 @@ pub struct Served {
 
 impl Served {
     pub fn start(data_dir: &Path) -> Self {
+        Self::start_with_args(data_dir, &[])
+    }
+
+    /// `boxd serve` with more flags.
+    pub fn start_with_args(data_dir: &Path, args: &[&str]) -> Self {
         let mut child = Command::new(BOXD)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(args)
             .env("RUST_LOG", "trace")
             .env_remove("BOXD_LISTEN")
             .stdout(Stdio::null())

@@ -1,0 +1,255 @@
+//! Task log files: `<data-dir>/logs/tasks/<id>.log`, one record per line,
+//! `<ISO time with microseconds> <message>`. Messages are escaped, so a newline or a control
+//! character inside one cannot forge another record.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::json;
+use tokio::sync::broadcast;
+
+/// Longer messages are cut, so one record cannot take unbounded memory in the live fan-out.
+const MAX_MESSAGE_CHARS: usize = 16 * 1024;
+/// Live lines a follower may fall behind by before it catches up from the file.
+pub const LIVE_CAPACITY: usize = 1024;
+
+/// One record as followers receive it: its id (the time in µs, unique and rising per task) and
+/// the JSON of its SSE `data`.
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    pub micros: i64,
+    pub data: Arc<str>,
+    /// The file offset just past this line, for a live line; where a lagging follower resumes.
+    pub end: Option<u64>,
+}
+
+pub fn path(dir: &Path, id: i64) -> PathBuf {
+    dir.join(format!("{id}.log"))
+}
+
+/// The JSON of one record, as the logs download (`format=json`) and the log stream send it.
+pub fn record_json(task_id: i64, micros: i64, message: &str) -> String {
+    json!({ "realtimeTimestamp": micros, "message": message, "source": task_id.to_string() })
+        .to_string()
+}
+
+/// Escapes `\`, newlines and control characters (tabs stay).
+pub fn escape(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for c in message.chars().take(MAX_MESSAGE_CHARS) {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push('\t'),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The message a stored record was made from.
+pub fn unescape(stored: &str) -> String {
+    let mut out = String::with_capacity(stored.len());
+    let mut chars = stored.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('u') => {
+                let code: String = chars.by_ref().skip(1).take_while(|c| *c != '}').collect();
+                out.extend(u32::from_str_radix(&code, 16).ok().and_then(char::from_u32));
+            }
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// A stored line: (µs since the epoch, or 0 when unreadable; the escaped message).
+pub fn parse(line: &str) -> (i64, &str) {
+    let (time, message) = line.split_once(' ').unwrap_or((line, ""));
+    let micros = DateTime::parse_from_rfc3339(time).map_or(0, |t| t.timestamp_micros());
+    (micros, message)
+}
+
+/// The writer of one task's log: appends to the file and fans the line out live.
+#[derive(Debug)]
+pub struct TaskLog {
+    id: i64,
+    /// The file, the id of the last record, and the bytes written.
+    file: Mutex<(File, i64, u64)>,
+    live: broadcast::Sender<LogLine>,
+}
+
+impl TaskLog {
+    /// Creates (or truncates) the task's file.
+    pub fn create(dir: &Path, id: i64) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(path(dir, id))?;
+        Ok(Self {
+            id,
+            file: Mutex::new((file, 0, 0)),
+            live: broadcast::Sender::new(LIVE_CAPACITY),
+        })
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<LogLine> {
+        self.live.subscribe()
+    }
+
+    /// Appends one record. A failing disk is logged, not fatal to the task.
+    pub fn write(&self, message: &str) {
+        let escaped = escape(message);
+        let mut file = self
+            .file
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Record ids must rise strictly, even for two records in the same microsecond.
+        let micros = Utc::now().timestamp_micros().max(file.1 + 1);
+        file.1 = micros;
+        let time = DateTime::from_timestamp_micros(micros).unwrap_or_default();
+        let line = format!(
+            "{} {escaped}\n",
+            time.to_rfc3339_opts(SecondsFormat::Micros, true)
+        );
+        if let Err(err) = file.0.write_all(line.as_bytes()) {
+            tracing::warn!(task.id = self.id, error = %err, "cannot write the log of task {}: {err}", self.id);
+        }
+        file.2 += u64::try_from(line.len()).unwrap_or_default();
+        let data = record_json(self.id, micros, &unescape(&escaped)).into();
+        // Nobody following is fine.
+        let _ = self.live.send(LogLine {
+            micros,
+            data,
+            end: Some(file.2),
+        });
+    }
+}
+
+/// The last `lines` lines of a file (all of them for `None`), read from the end.
+pub fn tail(path: &Path, lines: Option<usize>) -> std::io::Result<Vec<String>> {
+    let mut file = File::open(path)?;
+    let Some(wanted) = lines else {
+        let mut text = String::new();
+        file.read_to_string(&mut text)?;
+        return Ok(text.lines().map(str::to_owned).collect());
+    };
+    let mut end = file.seek(SeekFrom::End(0))?;
+    let mut buffer = Vec::new();
+    // Read backwards in blocks until the block holds `wanted` complete lines.
+    while end > 0 && bytecount_newlines(&buffer) <= wanted {
+        let start = end.saturating_sub(64 * 1024);
+        let mut block = vec![0; usize::try_from(end - start).unwrap_or_default()];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut block)?;
+        block.extend_from_slice(&buffer);
+        buffer = block;
+        end = start;
+    }
+    let text = String::from_utf8_lossy(&buffer);
+    let all: Vec<&str> = text.lines().collect();
+    Ok(all[all.len().saturating_sub(wanted)..]
+        .iter()
+        .map(|line| (*line).to_owned())
+        .collect())
+}
+
+/// The complete lines from byte `offset`, at most about `max_bytes` of them; answers the lines,
+/// the offset after them, and whether the end of the file was reached.
+pub fn read_from(
+    path: &Path,
+    offset: u64,
+    max_bytes: usize,
+) -> std::io::Result<(Vec<String>, u64, bool)> {
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut buffer = Vec::with_capacity(max_bytes);
+    file.take(u64::try_from(max_bytes).unwrap_or(u64::MAX))
+        .read_to_end(&mut buffer)?;
+    let at_end = buffer.len() < max_bytes;
+    // A line still being written (no newline yet) is left for the next read.
+    let complete = buffer
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let text = String::from_utf8_lossy(&buffer[..complete]);
+    let lines = text.lines().map(str::to_owned).collect();
+    Ok((
+        lines,
+        offset + u64::try_from(complete).unwrap_or_default(),
+        at_end,
+    ))
+}
+
+fn bytecount_newlines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|b| **b == b'\n').count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_round_trips_and_keeps_records_on_one_line() {
+        for message in [
+            "plain",
+            "two\nlines",
+            "back\\slash\\n",
+            "bell\u{7}\r\n2026-01-01T00:00:00Z forged",
+            "tab\there",
+        ] {
+            let escaped = escape(message);
+            assert!(
+                !escaped.contains('\n') && !escaped.contains('\r'),
+                "{escaped}"
+            );
+            assert_eq!(unescape(&escaped), message);
+        }
+    }
+
+    #[test]
+    fn records_are_written_with_rising_ids_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = TaskLog::create(dir.path(), 7).unwrap();
+        let mut live = log.subscribe();
+        for n in 0..300 {
+            log.write(&format!("line {n}"));
+        }
+        log.write("evil\n2020-01-01T00:00:00.000000Z injected");
+        let all = tail(&path(dir.path(), 7), None).unwrap();
+        assert_eq!(all.len(), 301, "the injected newline made no record");
+        let ids: Vec<i64> = all.iter().map(|line| parse(line).0).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids rise strictly");
+        assert_eq!(parse(&all[5]).1, "line 5");
+        let first = live.try_recv().unwrap();
+        assert_eq!(first.micros, ids[0]);
+        let data: serde_json::Value = serde_json::from_str(&first.data).unwrap();
+        assert_eq!(
+            data,
+            json!({"realtimeTimestamp": ids[0], "message": "line 0", "source": "7"})
+        );
+        let last = tail(&path(dir.path(), 7), Some(2)).unwrap();
+        assert_eq!(parse(&last[0]).1, "line 299");
+        assert_eq!(
+            unescape(parse(&last[1]).1),
+            "evil\n2020-01-01T00:00:00.000000Z injected"
+        );
+        assert!(tail(&path(dir.path(), 7), Some(0)).unwrap().is_empty());
+        assert_eq!(tail(&path(dir.path(), 7), Some(1000)).unwrap().len(), 301);
+        assert_eq!(parse("garbage"), (0, ""));
+    }
+}

@@ -1,0 +1,341 @@
+//! The task runner: long operations (updates, DNS sync, ...) run as background tasks that admins
+//! watch live. A job is an async function given a [`TaskContext`]; the runner owns everything
+//! else: the row's life cycle, the log file, the live fan-out, time limits, cancellation, and the
+//! rule of one task per type at a time.
+
+pub mod log;
+pub mod stream;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use futures_util::FutureExt;
+use serde_json::{Value, json};
+use sqlx::SqlitePool;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::{Mutex, Semaphore, broadcast};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use self::log::{LogLine, TaskLog};
+use crate::api::now_iso;
+use crate::error::ApiError;
+use crate::{notifications, store};
+
+/// What a task does. Implement it for a struct holding the job's inputs.
+pub trait Job: Send + 'static {
+    /// The task type clients see (`update`, `syncDyndns`, ...).
+    fn task_type(&self) -> &'static str;
+    /// Past this the job is stopped and the task fails with code `timeout`.
+    fn time_limit(&self) -> Duration;
+    /// Stored with the task, never shown to clients.
+    fn args(&self) -> Value {
+        json!({})
+    }
+    /// Runs the job; the value becomes the task's `result`. Dropping the future must leave
+    /// nothing behind: the runner drops it on stop, time-out and shutdown.
+    fn run(self, ctx: TaskContext) -> impl Future<Output = anyhow::Result<Value>> + Send;
+}
+
+/// What a running job may do: report progress, log lines, notice it is being stopped.
+#[derive(Clone)]
+pub struct TaskContext {
+    id: i64,
+    db: SqlitePool,
+    log: Arc<TaskLog>,
+    cancel: CancellationToken,
+}
+
+impl TaskContext {
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// Sets `percent` (at most 99 while running) and `message`, and logs the message.
+    pub async fn progress(&self, percent: u8, message: &str) -> anyhow::Result<()> {
+        self.log.write(message);
+        store::tasks::set_progress(&self.db, self.id, percent.min(99), message, &now_iso()).await?;
+        Ok(())
+    }
+
+    /// Appends a line to the task's log.
+    pub fn log(&self, line: &str) {
+        self.log.write(line);
+    }
+
+    /// Cancelled when the task is stopped or the server shuts down.
+    pub fn cancellation(&self) -> &CancellationToken {
+        &self.cancel
+    }
+
+    /// Runs an operator's shell command with `env`, its output lines going to the task log;
+    /// a non-zero exit is an error. Stopping the task kills the command.
+    pub async fn run_command(&self, command: &str, env: &[(&str, &str)]) -> anyhow::Result<()> {
+        let mut child = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start {command:?}"))?;
+        let stdout = child.stdout.take().map(|out| BufReader::new(out).lines());
+        let stderr = child.stderr.take().map(|err| BufReader::new(err).lines());
+        let (mut stdout, mut stderr) = (stdout.context("no stdout")?, stderr.context("no stderr")?);
+        let (mut out_open, mut err_open) = (true, true);
+        while out_open || err_open {
+            tokio::select! {
+                line = stdout.next_line(), if out_open => match line? {
+                    Some(line) => self.log(&line),
+                    None => out_open = false,
+                },
+                line = stderr.next_line(), if err_open => match line? {
+                    Some(line) => self.log(&line),
+                    None => err_open = false,
+                },
+            }
+        }
+        let status = child.wait().await?;
+        anyhow::ensure!(status.success(), "{command:?} failed: {status}");
+        Ok(())
+    }
+}
+
+/// A task that is pending or running in this process.
+struct Live {
+    task_type: &'static str,
+    cancel: CancellationToken,
+    log: Arc<TaskLog>,
+}
+
+#[derive(Clone)]
+pub struct TaskRunner {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: SqlitePool,
+    logs_dir: PathBuf,
+    live: Mutex<HashMap<i64, Live>>,
+    /// Bounds how many tasks run at once; the rest wait as `pending`.
+    slots: Semaphore,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+enum Outcome {
+    Success(Value),
+    Failed(String),
+    Stopped,
+    TimedOut(Duration),
+    Crashed,
+}
+
+impl TaskRunner {
+    /// Ends with code `crashed` every task a previous process left unfinished.
+    pub async fn new(
+        db: SqlitePool,
+        logs_dir: PathBuf,
+        max_running: usize,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Self> {
+        let error =
+            json!({ "message": "Task was interrupted by a server restart", "code": "crashed" });
+        for task in store::tasks::fail_unfinished(&db, &error, &now_iso()).await? {
+            tracing::warn!(
+                task.id = task.id,
+                "task {} ({}) was interrupted by a restart",
+                task.id,
+                task.task_type
+            );
+            let title = format!("Task {} failed", task.task_type);
+            let message = format!(
+                "Task {} failed: Task was interrupted by a server restart",
+                task.task_type
+            );
+            notifications::notify(&db, None, &title, &message).await?;
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db,
+                logs_dir,
+                live: Mutex::default(),
+                slots: Semaphore::new(max_running.max(1)),
+                tracker: TaskTracker::new(),
+                shutdown,
+            }),
+        })
+    }
+
+    pub fn logs_dir(&self) -> &std::path::Path {
+        &self.inner.logs_dir
+    }
+
+    /// Starts `job` as a new task and returns its id; 409 while a task of its type is unfinished.
+    pub async fn start<J: Job>(&self, job: J) -> Result<i64, ApiError> {
+        let inner = &self.inner;
+        let task_type = job.task_type();
+        let mut live = inner.live.lock().await;
+        if live.values().any(|task| task.task_type == task_type) {
+            return Err(ApiError::conflict(format!(
+                "A {task_type} task is already running"
+            )));
+        }
+        if inner.shutdown.is_cancelled() {
+            return Err(ApiError::conflict("The server is shutting down"));
+        }
+        let id = store::tasks::insert(&inner.db, task_type, &job.args(), &now_iso()).await?;
+        let log = Arc::new(TaskLog::create(&inner.logs_dir, id).map_err(anyhow::Error::from)?);
+        let cancel = inner.shutdown.child_token();
+        live.insert(
+            id,
+            Live {
+                task_type,
+                cancel: cancel.clone(),
+                log: log.clone(),
+            },
+        );
+        drop(live);
+        tracing::info!(task.id = id, "task {id} ({task_type}) queued");
+        inner
+            .tracker
+            .spawn(run(inner.clone(), id, job, log, cancel));
+        Ok(id)
+    }
+
+    /// Stops a pending or running task; 409 when it has ended, 404 when there is no such task.
+    pub async fn stop(&self, id: i64) -> Result<(), ApiError> {
+        if let Some(task) = self.inner.live.lock().await.get(&id) {
+            task.cancel.cancel();
+            return Ok(());
+        }
+        match store::tasks::get(&self.inner.db, id).await? {
+            Some(_) => Err(ApiError::conflict("task is not active")),
+            None => Err(ApiError::NotFound("task")),
+        }
+    }
+
+    /// The live lines of a task that is still pending or running.
+    pub async fn subscribe(&self, id: i64) -> Option<broadcast::Receiver<LogLine>> {
+        self.inner
+            .live
+            .lock()
+            .await
+            .get(&id)
+            .map(|task| task.log.subscribe())
+    }
+
+    /// Waits up to `grace` for the tasks (cancelled by the shutdown token) to end; whatever is
+    /// left is marked `crashed` in the store.
+    pub async fn shut_down(&self, grace: Duration) {
+        self.inner.tracker.close();
+        if tokio::time::timeout(grace, self.inner.tracker.wait())
+            .await
+            .is_err()
+        {
+            let error = json!({ "message": "Task was interrupted by a server shutdown", "code": "crashed" });
+            if let Err(err) =
+                store::tasks::fail_unfinished(&self.inner.db, &error, &now_iso()).await
+            {
+                tracing::error!(error = %err, "cannot mark the unfinished tasks: {err}");
+            }
+        }
+    }
+}
+
+async fn run<J: Job>(
+    inner: Arc<Inner>,
+    id: i64,
+    job: J,
+    log: Arc<TaskLog>,
+    cancel: CancellationToken,
+) {
+    let task_type = job.task_type();
+    let outcome = tokio::select! {
+        biased;
+        () = cancel.cancelled() => Outcome::Stopped,
+        slot = inner.slots.acquire() => match slot {
+            Ok(_slot) => execute(&inner, id, job, log.clone(), cancel.clone()).await,
+            Err(_) => Outcome::Stopped,
+        },
+    };
+    finish(&inner, id, task_type, &log, outcome).await;
+    inner.live.lock().await.remove(&id);
+}
+
+async fn execute<J: Job>(
+    inner: &Inner,
+    id: i64,
+    job: J,
+    log: Arc<TaskLog>,
+    cancel: CancellationToken,
+) -> Outcome {
+    if let Err(err) = store::tasks::set_active(&inner.db, id, &now_iso()).await {
+        return Outcome::Failed(format!("cannot start: {err}"));
+    }
+    let limit = job.time_limit();
+    let ctx = TaskContext {
+        id,
+        db: inner.db.clone(),
+        log,
+        cancel: cancel.clone(),
+    };
+    let running = AssertUnwindSafe(tokio::time::timeout(limit, job.run(ctx))).catch_unwind();
+    tokio::select! {
+        biased;
+        () = cancel.cancelled() => Outcome::Stopped,
+        ended = running => match ended {
+            Ok(Ok(Ok(result))) => Outcome::Success(result),
+            Ok(Ok(Err(err))) => Outcome::Failed(format!("{err:#}")),
+            Ok(Err(_)) => Outcome::TimedOut(limit),
+            Err(_) => Outcome::Crashed,
+        },
+    }
+}
+
+async fn finish(inner: &Inner, id: i64, task_type: &str, log: &TaskLog, outcome: Outcome) {
+    let error = match &outcome {
+        Outcome::Success(_) => None,
+        Outcome::Failed(message) => Some(json!({ "message": message })),
+        Outcome::Stopped if inner.shutdown.is_cancelled() => Some(
+            json!({ "message": format!("Task {id} stopped by a server shutdown"), "code": "stopped" }),
+        ),
+        Outcome::Stopped => {
+            Some(json!({ "message": format!("Task {id} stopped"), "code": "stopped" }))
+        }
+        Outcome::TimedOut(limit) => Some(
+            json!({ "message": format!("Task {id} timed out after {limit:?}"), "code": "timeout" }),
+        ),
+        Outcome::Crashed => {
+            Some(json!({ "message": format!("Task {id} crashed"), "code": "crashed" }))
+        }
+    };
+    let message = error
+        .as_ref()
+        .and_then(|e| e["message"].as_str())
+        .unwrap_or("Task finished");
+    log.write(message);
+    tracing::info!(task.id = id, "task {id} ({task_type}): {message}");
+    let result = match &outcome {
+        Outcome::Success(result) => Some(result),
+        _ => None,
+    };
+    if let Err(err) = store::tasks::finish(&inner.db, id, result, error.as_ref(), &now_iso()).await
+    {
+        tracing::error!(task.id = id, error = %err, "cannot store the end of task {id}: {err}");
+    }
+    if error.is_some() && !matches!(outcome, Outcome::Stopped) {
+        let title = format!("Task {task_type} failed");
+        let text = format!("Task {task_type} failed: {message}");
+        if let Err(err) = notifications::notify(&inner.db, None, &title, &text).await {
+            tracing::error!(error = %err, "cannot notify about task {id}: {err}");
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Following a task's log: the last lines from the file, then live lines from the in-memory
+//! fan-out, without duplicates or gaps; a follower that falls behind catches up from the file.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use futures_util::Stream;
+use tokio::sync::broadcast::{self, error::RecvError};
+
+use super::TaskRunner;
+use super::log::{self, LogLine};
+use crate::error::ApiError;
+
+/// Caps on concurrent followers, in total and per user.
+#[derive(Debug)]
+pub struct StreamLimits {
+    total: usize,
+    per_user: usize,
+    open: Mutex<(usize, HashMap<String, usize>)>,
+}
+
+/// One open stream; dropping it (the client went away) frees the place.
+#[derive(Debug)]
+pub struct StreamPermit {
+    limits: Arc<StreamLimits>,
+    user: String,
+}
+
+impl StreamLimits {
+    pub fn new(total: usize, per_user: usize) -> Arc<Self> {
+        Arc::new(Self {
+            total,
+            per_user,
+            open: Mutex::default(),
+        })
+    }
+
+    /// A place for one more stream of `user`, or 429.
+    pub fn acquire(self: &Arc<Self>, user: &str) -> Result<StreamPermit, ApiError> {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mine = open.1.get(user).copied().unwrap_or_default();
+        if open.0 >= self.total || mine >= self.per_user {
+            return Err(ApiError::TooManyRequests {
+                message: "Too many log streams are open; close one and retry".into(),
+                retry_after_secs: 5,
+            });
+        }
+        open.0 += 1;
+        open.1.insert(user.to_owned(), mine + 1);
+        Ok(StreamPermit {
+            limits: self.clone(),
+            user: user.to_owned(),
+        })
+    }
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        let mut open = self
+            .limits
+            .open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        open.0 = open.0.saturating_sub(1);
+        if let Some(mine) = open.1.get_mut(&self.user) {
+            *mine = mine.saturating_sub(1);
+            if *mine == 0 {
+                open.1.remove(&self.user);
+            }
+        }
+    }
+}
+
+/// Where to start: the last `n` lines (all for `None`), or after a given record id.
+#[derive(Debug, Clone, Copy)]
+pub enum Start {
+    Last(Option<usize>),
+    After(i64),
+}
+
+/// How much of the file a follower reads at once: its memory stays bounded however long the
+/// log and however far behind it is.
+const FILE_CHUNK: usize = 64 * 1024;
+
+struct Follow {
+    task_id: i64,
+    path: PathBuf,
+    /// Where the next read of the file starts, while `from_file` is set.
+    offset: u64,
+    from_file: bool,
+    backlog: VecDeque<LogLine>,
+    live: Option<broadcast::Receiver<LogLine>>,
+    last: i64,
+    _permit: StreamPermit,
+}
+
+/// The task's records from `start` on, then live ones until the task ends; after that the stream
+/// stays open (quiet) until the client leaves, as Cloudron's does.
+pub async fn follow(
+    runner: &TaskRunner,
+    task_id: i64,
+    start: Start,
+    permit: StreamPermit,
+) -> Result<impl Stream<Item = LogLine> + use<>, ApiError> {
+    // Subscribe before reading the file: a line written in between is in both, and is skipped
+    // by its id, rather than in neither.
+    let live = runner.subscribe(task_id).await;
+    let path = log::path(runner.logs_dir(), task_id);
+    let unreadable = |err: std::io::Error| {
+        ApiError::FailedDependency(format!("The task log cannot be read: {err}"))
+    };
+    let mut state = Follow {
+        task_id,
+        path,
+        offset: 0,
+        from_file: true,
+        backlog: VecDeque::new(),
+        live,
+        last: i64::MIN,
+        _permit: permit,
+    };
+    match start {
+        Start::After(id) => state.last = id,
+        Start::Last(None) => {}
+        Start::Last(Some(n)) => {
+            let path = state.path.clone();
+            let (lines, end) = blocking(move || {
+                let end = std::fs::metadata(&path)?.len();
+                Ok((log::tail(&path, Some(n))?, end))
+            })
+            .await
+            .map_err(unreadable)?;
+            state.backlog = lines.iter().map(|line| record(task_id, line)).collect();
+            state.offset = end;
+        }
+    }
+    if !state.path.exists() {
+        return Err(unreadable(std::io::ErrorKind::NotFound.into()));
+    }
+    Ok(futures_util::stream::unfold(state, next))
+}
+
+fn record(task_id: i64, line: &str) -> LogLine {
+    let (micros, message) = log::parse(line);
+    LogLine {
+        micros,
+        data: log::record_json(task_id, micros, &log::unescape(message)).into(),
+        end: None,
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    read: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(read)
+        .await
+        .unwrap_or_else(|err| Err(std::io::Error::other(err)))
+}
+
+async fn next(mut state: Follow) -> Option<(LogLine, Follow)> {
+    loop {
+        if let Some(line) = state.backlog.pop_front() {
+            if let Some(end) = line.end {
+                state.offset = end;
+            }
+            if line.micros > state.last {
+                state.last = line.micros;
+                return Some((line, state));
+            }
+            continue;
+        }
+        if state.from_file {
+            let (path, offset) = (state.path.clone(), state.offset);
+            match blocking(move || log::read_from(&path, offset, FILE_CHUNK)).await {
+                Ok((lines, offset, at_end)) => {
+                    state
+                        .backlog
+                        .extend(lines.iter().map(|line| record(state.task_id, line)));
+                    state.offset = offset;
+                    state.from_file = !at_end;
+                }
+                Err(err) => {
+                    tracing::warn!(task.id = state.task_id, error = %err, "cannot read the log of task {}: {err}", state.task_id);
+                    return None;
+                }
+            }
+            continue;
+        }
+        let Some(live) = state.live.as_mut() else {
+            return std::future::pending().await;
+        };
+        match live.recv().await {
+            Ok(line) => state.backlog.push_back(line),
+            // Fell behind the fan-out: everything is in the file; read on from there.
+            Err(RecvError::Lagged(_)) => state.from_file = true,
+            Err(RecvError::Closed) => state.live = None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_are_capped_per_user_and_in_total() {
+        let limits = StreamLimits::new(3, 2);
+        let a1 = limits.acquire("a").unwrap();
+        let _a2 = limits.acquire("a").unwrap();
+        assert!(limits.acquire("a").is_err(), "per user");
+        let _b1 = limits.acquire("b").unwrap();
+        assert!(limits.acquire("c").is_err(), "in total");
+        drop(a1);
+        assert!(limits.acquire("c").is_ok());
+    }
+}
