@@ -37,7 +37,9 @@ use crate::scheduler::{Every, Scheduler};
 use crate::settings::{self, TimeZone};
 use crate::tasks::TaskRunner;
 use crate::tasks::stream::StreamLimits;
-use crate::{api, auth, dyndns, images, openapi, store, system, telemetry};
+use crate::updater::Updater;
+use crate::updater::schedule::{AutoUpdate, AutoupdatePattern};
+use crate::{api, auth, dyndns, images, openapi, store, system, telemetry, updater};
 
 /// JSON bodies are small; image uploads raise this on their own routes.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -61,6 +63,9 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub tasks: TaskRunner,
     pub log_streams: Arc<StreamLimits>,
+    pub updater: Updater,
+    /// The automatic update pattern; the schedule re-plans when it changes.
+    pub autoupdate_pattern: Arc<watch::Sender<String>>,
     /// Cancelled on shutdown: streams end, tasks stop, background jobs end.
     pub shutdown: CancellationToken,
 }
@@ -83,6 +88,7 @@ impl AppState {
             .connect_timeout(Duration::from_secs(5))
             .build()
             .context("cannot build the HTTP client")?;
+        let AutoupdatePattern(pattern) = settings::get(&db).await?;
         let shutdown = CancellationToken::new();
         let logs_dir = config.data_dir.join("logs").join("tasks");
         let tasks = TaskRunner::new(
@@ -95,6 +101,8 @@ impl AppState {
         Ok(Self {
             db,
             tasks,
+            updater: Updater::new()?,
+            autoupdate_pattern: Arc::new(watch::Sender::new(pattern)),
             log_streams: StreamLimits::new(config.max_log_streams, config.max_log_streams_per_user),
             throttle: Arc::new(Throttle::new(config.clock.clone())),
             config: Arc::new(config),
@@ -213,6 +221,13 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(
             api::user_directory::get_profile_config,
             api::user_directory::set_profile_config
+        ))
+        .routes(routes!(api::updater::get_updates))
+        .routes(routes!(api::updater::check_for_updates))
+        .routes(routes!(api::updater::update))
+        .routes(routes!(
+            api::updater::get_autoupdate_pattern,
+            api::updater::set_autoupdate_pattern
         ))
         .routes(routes!(api::users::list_users, api::users::create_user))
         .routes(routes!(api::users::get_user, api::users::delete_user))
@@ -340,7 +355,7 @@ pub async fn run(
     Ok(())
 }
 
-/// The periodic jobs: the reboot-required alert and the dynamic DNS check.
+/// The periodic jobs: the reboot-required alert, automatic updates, the dynamic DNS check.
 fn schedule(state: &AppState) -> Scheduler {
     let scheduler = Scheduler::new(state.config.clock.clone(), state.shutdown.clone());
     let for_reboot = state.clone();
@@ -349,6 +364,14 @@ fn schedule(state: &AppState) -> Scheduler {
         Every::new(REBOOT_CHECK_EVERY).starting_now(),
         move || system::check_reboot(for_reboot.clone()),
     );
+    let for_updates = state.clone();
+    let plan = AutoUpdate::new(
+        state.autoupdate_pattern.subscribe(),
+        state.time_zone.subscribe(),
+    );
+    scheduler.spawn("autoupdate", plan, move || {
+        updater::schedule::run(for_updates.clone())
+    });
     let for_dyndns = state.clone();
     scheduler.spawn(
         "dyndns",

@@ -31,6 +31,17 @@ pub enum Command {
     Admin(AdminArgs),
     /// Exit 0 when the server answers GET /api/v1/cloudron/status with 200, 1 otherwise.
     Healthcheck(HealthcheckArgs),
+    /// Write a consistent copy of the database to a new file, while the server keeps running.
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The file to write; it must not exist yet.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -93,6 +104,22 @@ pub struct ServeArgs {
     /// Concurrent log streams (SSE), in total.
     #[arg(long, env = "BOXD_MAX_LOG_STREAMS", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_log_streams: u64,
+    /// The release feed: a JSON document describing the newest release (see README).
+    #[arg(long, env = "BOXD_UPDATE_FEED_URL")]
+    pub update_feed_url: Option<String>,
+    /// The minisign public key releases must be signed with (the base64 line of minisign.pub).
+    #[arg(long, env = "BOXD_UPDATE_PUBLIC_KEY")]
+    pub update_public_key: Option<String>,
+    /// Offer releases the feed marks unstable.
+    #[arg(long, env = "BOXD_UPDATE_ALLOW_UNSTABLE")]
+    pub update_allow_unstable: bool,
+    /// The shell command that applies a staged release (gets BOXD_UPDATE_VERSION,
+    /// BOXD_UPDATE_TARBALL, BOXD_UPDATE_DIR); unset, the release is only staged.
+    #[arg(long, env = "BOXD_UPDATE_COMMAND")]
+    pub update_command: Option<String>,
+    /// The largest release tarball downloaded, in MiB.
+    #[arg(long, env = "BOXD_UPDATE_MAX_SIZE_MIB", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
+    pub update_max_size_mib: u64,
     /// Concurrent log streams per user.
     #[arg(long, env = "BOXD_MAX_LOG_STREAMS_PER_USER", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_log_streams_per_user: u64,
@@ -170,6 +197,7 @@ pub struct Config {
     pub max_running_tasks: usize,
     pub max_log_streams: usize,
     pub max_log_streams_per_user: usize,
+    pub update: UpdateConfig,
     /// The system clock, or one that tests move by hand.
     pub clock: Arc<dyn Clock>,
 }
@@ -222,6 +250,20 @@ impl Config {
             max_running_tasks: count(args.max_running_tasks),
             max_log_streams: count(args.max_log_streams),
             max_log_streams_per_user: count(args.max_log_streams_per_user),
+            update: UpdateConfig {
+                feed_url: args
+                    .update_feed_url
+                    .clone()
+                    .filter(|url| !url.trim().is_empty()),
+                public_key: args
+                    .update_public_key
+                    .as_deref()
+                    .map(parse_public_key)
+                    .transpose()?,
+                allow_unstable: args.update_allow_unstable,
+                command: command(&args.update_command),
+                max_bytes: args.update_max_size_mib.saturating_mul(1024 * 1024),
+            },
             clock: Arc::new(SystemClock),
         })
     }
@@ -244,9 +286,35 @@ impl Config {
             max_running_tasks: 4,
             max_log_streams: 256,
             max_log_streams_per_user: 16,
+            update: UpdateConfig {
+                feed_url: None,
+                public_key: None,
+                allow_unstable: false,
+                command: None,
+                max_bytes: 512 * 1024 * 1024,
+            },
             clock: Arc::new(SystemClock),
         }
     }
+}
+
+/// Where releases come from and how they are trusted and applied.
+#[derive(Debug, Clone)]
+pub struct UpdateConfig {
+    pub feed_url: Option<String>,
+    /// The key of `--update-public-key`, checked at start-up.
+    pub public_key: Option<Arc<minisign_verify::PublicKey>>,
+    pub allow_unstable: bool,
+    pub command: Option<String>,
+    pub max_bytes: u64,
+}
+
+/// A minisign public key: its base64 line, or the whole minisign.pub text.
+pub fn parse_public_key(text: &str) -> anyhow::Result<Arc<minisign_verify::PublicKey>> {
+    let line = text.trim().lines().last().unwrap_or_default().trim();
+    minisign_verify::PublicKey::from_base64(line)
+        .map(Arc::new)
+        .map_err(|err| anyhow::anyhow!("--update-public-key is not a minisign public key: {err}"))
 }
 
 fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {

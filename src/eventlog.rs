@@ -16,6 +16,7 @@ use crate::store::users::UserRow;
 pub enum Action {
     CloudronStart,
     CloudronActivate,
+    CloudronUpdate,
     DyndnsUpdate,
     UserAdd,
     UserLogin,
@@ -28,6 +29,7 @@ impl Action {
         match self {
             Self::CloudronStart => "cloudron.start",
             Self::CloudronActivate => "cloudron.activate",
+            Self::CloudronUpdate => "cloudron.update",
             Self::DyndnsUpdate => "dyndns.update",
             Self::UserAdd => "user.add",
             Self::UserLogin => "user.login",

@@ -25,6 +25,7 @@ pub mod store;
 pub mod system;
 pub mod tasks;
 pub mod telemetry;
+pub mod updater;
 pub mod users;
 
 /// reqwest uses rustls without a built-in provider; install ring once per process.

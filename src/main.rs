@@ -2,8 +2,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use boxd::config::{Cli, Command, Config, HealthcheckArgs, ServeArgs};
-use boxd::{admin, app, telemetry};
+use boxd::config::{BackupArgs, Cli, Command, Config, HealthcheckArgs, ServeArgs};
+use boxd::{admin, app, store, telemetry};
 use clap::Parser;
 use tokio::net::TcpListener;
 
@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => runtime().and_then(|rt| rt.block_on(serve(*args))),
         Command::Admin(args) => runtime().and_then(|rt| rt.block_on(admin::run(args))),
         Command::Healthcheck(args) => runtime().and_then(|rt| rt.block_on(healthcheck(args))),
+        Command::Backup(args) => runtime().and_then(|rt| rt.block_on(backup(args))),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -59,6 +60,16 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         () = term => {}
     }
+}
+
+async fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    let (_, url) = args.store.resolve()?;
+    let db = store::connect(&url).await?;
+    let outcome = store::backup(&db, &args.out).await;
+    db.close().await;
+    outcome?;
+    println!("backed up to {}", args.out.display());
+    Ok(())
 }
 
 async fn healthcheck(args: HealthcheckArgs) -> anyhow::Result<()> {

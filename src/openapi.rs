@@ -30,6 +30,7 @@ use crate::error::ErrorBody;
         (name = "System", description = "Server related information."),
         (name = "Tasks", description = "Tasks are asynchronous operations performed in the background. Each task can be monitored separately using the task id."),
         (name = "Tokens", description = "Tokens are used for API authentication."),
+        (name = "Updater", description = "Updater checks and manages updates of the platform: a signed release feed, staged verified updates, and the automatic update schedule."),
         (name = "User Directory", description = "Settings & Configuration for the Cloudron User Directory."),
         (name = "Users", description = "Add, update and remove users from Cloudron User Directory."),
     ),

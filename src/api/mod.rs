@@ -16,6 +16,7 @@ pub mod reverseproxy;
 pub mod system;
 pub mod tasks;
 pub mod tokens;
+pub mod updater;
 pub mod user_directory;
 pub mod users;
 

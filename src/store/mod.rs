@@ -41,6 +41,29 @@ pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
     Ok(pool)
 }
 
+/// A consistent copy of the live database at `path` (which must not exist), taken with
+/// `VACUUM INTO` while the server keeps running, and flushed to disk.
+pub async fn backup(pool: &SqlitePool, path: &std::path::Path) -> anyhow::Result<()> {
+    anyhow::ensure!(!path.exists(), "{} already exists", path.display());
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    let target = path
+        .to_str()
+        .context("the backup path is not UTF-8")?
+        .to_owned();
+    if let Err(err) = sqlx::query("VACUUM INTO ?")
+        .bind(&target)
+        .execute(pool)
+        .await
+    {
+        let _ = tokio::fs::remove_file(path).await;
+        return Err(anyhow::Error::from(err).context("the database backup failed"));
+    }
+    tokio::fs::File::open(path).await?.sync_all().await?;
+    Ok(())
+}
+
 /// A write transaction that takes the write lock up front: a deferred one that reads first could
 /// fail with SQLITE_BUSY instead of waiting when another writer commits in between.
 pub async fn begin_write(pool: &SqlitePool) -> sqlx::Result<Transaction<'static, Sqlite>> {

@@ -24,4 +24,5 @@ mod tasks;
 mod throttle;
 mod tokens;
 mod two_factor;
+mod updater;
 mod users;

@@ -1,0 +1,176 @@
+//! The automatic update schedule: `never`, or a cron pattern (6 fields with seconds; 5 fields
+//! accepted) that runs in the configured time zone.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use croner::Cron;
+use croner::parser::{CronParser, Seconds, Year};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::eventlog::Source;
+use crate::scheduler::Plan;
+use crate::settings::Setting;
+
+pub const NEVER: &str = "never";
+
+/// The stored pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoupdatePattern(pub String);
+
+impl Default for AutoupdatePattern {
+    fn default() -> Self {
+        Self("00 00 1,3,5,23 * * *".into())
+    }
+}
+
+impl Setting for AutoupdatePattern {
+    const NAME: &'static str = "autoupdate_pattern";
+}
+
+fn parse(pattern: &str) -> Option<Cron> {
+    let parser = CronParser::builder()
+        .seconds(Seconds::Optional)
+        .year(Year::Disallowed)
+        .build();
+    parser.parse(pattern).ok()
+}
+
+impl AutoupdatePattern {
+    /// `never`, or a pattern that fires, at most once a minute.
+    pub fn new(pattern: &str) -> Result<Self, ApiError> {
+        let pattern = pattern.trim();
+        if pattern == NEVER {
+            return Ok(Self(NEVER.into()));
+        }
+        let invalid = |why: &str| ApiError::bad_request(format!("Invalid pattern: {why}"));
+        let fields = pattern.split_whitespace().count();
+        if !(5..=6).contains(&fields) {
+            return Err(invalid("use 6 fields (seconds first) or 5, or \"never\""));
+        }
+        let cron = parse(pattern).ok_or_else(|| invalid("it is not a cron pattern"))?;
+        let start = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        let runs: Vec<DateTime<Utc>> = cron.iter_after(start).take(64).collect();
+        if runs.is_empty() {
+            return Err(invalid("it never fires"));
+        }
+        if runs
+            .windows(2)
+            .any(|pair| pair[1] - pair[0] < TimeDelta::minutes(1))
+        {
+            return Err(invalid("it fires more than once a minute"));
+        }
+        Ok(Self(pattern.to_owned()))
+    }
+}
+
+/// The schedule: the pattern and the zone come from watch channels, so a change of either
+/// re-plans the next run at once.
+pub struct AutoUpdate {
+    pattern: watch::Receiver<String>,
+    zone: watch::Receiver<Tz>,
+}
+
+impl AutoUpdate {
+    pub fn new(pattern: watch::Receiver<String>, zone: watch::Receiver<Tz>) -> Self {
+        Self { pattern, zone }
+    }
+}
+
+/// The next run of `pattern` in `zone` after `now`.
+pub fn next_run(pattern: &str, zone: Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let cron = parse(pattern)?;
+    let next = cron
+        .find_next_occurrence(&now.with_timezone(&zone), false)
+        .ok()?;
+    Some(next.with_timezone(&Utc))
+}
+
+impl Plan for AutoUpdate {
+    fn next_after(&mut self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let pattern = self.pattern.borrow_and_update().clone();
+        let zone = *self.zone.borrow_and_update();
+        next_run(&pattern, zone, now)
+    }
+
+    fn fired(&mut self, _: DateTime<Utc>) {}
+
+    async fn changed(&mut self) {
+        let changed = tokio::select! {
+            changed = self.pattern.changed() => changed,
+            changed = self.zone.changed() => changed,
+        };
+        if changed.is_err() {
+            // The server is going away; the scheduler's shutdown ends the loop.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// A scheduled run: check the feed and, with a release on offer, start the update.
+pub async fn run(state: AppState) {
+    let cron = Source::system("cron");
+    match super::check(&state).await {
+        Ok(Some(release)) => match super::start_update(&state, false, &cron).await {
+            Ok(task) => tracing::info!(
+                task.id = task,
+                "automatic update to {} started as task {task}",
+                release.version
+            ),
+            Err(err) => tracing::warn!("the automatic update could not start: {err}"),
+        },
+        Ok(None) => tracing::info!("automatic update: no newer release"),
+        Err(err) => tracing::warn!("automatic update check failed: {err}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_are_checked() {
+        for good in [
+            "never",
+            "00 00 1,3,5,23 * * *",
+            "0 30 2 * * 1-5",
+            "15 4 * * *",
+            "0 */5 * * * *",
+        ] {
+            assert!(AutoupdatePattern::new(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "* * * * * *",
+            "*/10 * * * * *",
+            "0,30 * * * * *",
+            "0 0 0 30 2 *",
+            "often",
+            "0 0 * * * * 2030",
+            "61 * * * * *",
+        ] {
+            assert!(AutoupdatePattern::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_next_run_is_in_the_configured_zone() {
+        let now = DateTime::parse_from_rfc3339("2026-07-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let next = next_run("00 00 1 * * *", chrono_tz::Europe::Zurich, now).unwrap();
+        assert_eq!(
+            next.to_rfc3339(),
+            "2026-07-01T23:00:00+00:00",
+            "01:00 in Zurich is 23:00 UTC in summer"
+        );
+        let winter = DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let next = next_run("00 00 1 * * *", chrono_tz::Europe::Zurich, winter).unwrap();
+        assert_eq!(next.to_rfc3339(), "2026-12-02T00:00:00+00:00");
+        assert_eq!(next_run("never", Tz::UTC, now), None);
+    }
+}
