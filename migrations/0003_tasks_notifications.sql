@@ -22,6 +22,8 @@ CREATE TABLE notifications (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     -- Set for alerts (reboot, boxUpdate, ...): one notification per alert, updated in place.
     alert_id TEXT UNIQUE,
+    -- Whether the alert's condition holds; raising a raised alert again changes nothing.
+    alert_raised INTEGER NOT NULL DEFAULT 0 CHECK (alert_raised IN (0, 1)),
     event_id TEXT,
     title TEXT NOT NULL,
     message TEXT NOT NULL,

@@ -76,6 +76,7 @@ impl AppState {
         let db = store::connect(&config.database_url).await?;
         let data = json!({ "version": env!("CARGO_PKG_VERSION") });
         eventlog::record(&db, Action::CloudronStart, &Source::system("boot"), data).await?;
+        updater::note_started_version(&db).await?;
         if !store::users::owner_exists(&db).await? {
             tracing::warn!(
                 "boxd is not activated: POST /api/v1/provision/activate creates the owner account"
@@ -326,7 +327,6 @@ pub async fn run(
         .local_addr()
         .context("the listener has no address")?;
     let cancel = state.shutdown.clone();
-    let flusher = tokio::spawn(flush_last_used(state.clone()));
     tokio::spawn({
         let cancel = cancel.clone();
         async move {
@@ -349,13 +349,14 @@ pub async fn run(
     tracing::info!("shutting down");
     scheduler.stopped().await;
     state.tasks.shut_down(TASK_GRACE).await;
-    flusher.await.context("the lastUsedAt flusher panicked")?;
+    flush_last_used(state.clone()).await;
     state.db.close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// The periodic jobs: the reboot-required alert, automatic updates, the dynamic DNS check.
+/// The periodic jobs: the reboot-required alert, automatic updates, the dynamic DNS check,
+/// storing tokens' last use.
 fn schedule(state: &AppState) -> Scheduler {
     let scheduler = Scheduler::new(state.config.clock.clone(), state.shutdown.clone());
     let for_reboot = state.clone();
@@ -378,20 +379,15 @@ fn schedule(state: &AppState) -> Scheduler {
         Every::new(state.config.dyndns_interval),
         move || dyndns::check(for_dyndns.clone()),
     );
+    let for_tokens = state.clone();
+    scheduler.spawn("last-used", Every::new(LAST_USED_FLUSH_EVERY), move || {
+        flush_last_used(for_tokens.clone())
+    });
     scheduler
 }
 
+/// Stores the tokens' coalesced `lastUsedAt`; also run once more at shutdown.
 async fn flush_last_used(state: AppState) {
-    let mut every = tokio::time::interval(LAST_USED_FLUSH_EVERY);
-    loop {
-        tokio::select! {
-            _ = every.tick() => {}
-            () = state.shutdown.cancelled() => break,
-        }
-        if let Err(err) = state.last_used.flush(&state.db).await {
-            tracing::warn!(error = %err, "could not store token lastUsedAt: {err}");
-        }
-    }
     if let Err(err) = state.last_used.flush(&state.db).await {
         tracing::warn!(error = %err, "could not store token lastUsedAt: {err}");
     }

@@ -206,12 +206,16 @@ impl StoreArgs {
     /// Creates the data dir, checks it is writable, and resolves the database URL.
     pub fn resolve(&self) -> anyhow::Result<(PathBuf, String)> {
         prepare_data_dir(&self.data_dir)?;
-        let url = match &self.database_url {
+        Ok((self.data_dir.clone(), self.database_url()?))
+    }
+
+    /// The database URL, touching nothing.
+    pub fn database_url(&self) -> anyhow::Result<String> {
+        Ok(match &self.database_url {
             Some(url) if url.starts_with("sqlite:") => url.clone(),
             Some(url) => bail!("--database-url must be a sqlite: URL, got {url:?}"),
             None => format!("sqlite://{}", self.data_dir.join("boxd.sqlite").display()),
-        };
-        Ok((self.data_dir.clone(), url))
+        })
     }
 }
 

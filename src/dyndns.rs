@@ -40,11 +40,22 @@ async fn try_check(state: &AppState) -> Result<(), ApiError> {
     }
     let Ipv4Config(v4) = settings::get(&state.db).await?;
     let Ipv6Config(v6) = settings::get(&state.db).await?;
-    let current = Synced {
-        ipv4: detect::resolve(&state.http, &v4, Family::V4, &state.config.ipv4_detect_url).await?,
-        ipv6: detect::resolve(&state.http, &v6, Family::V6, &state.config.ipv6_detect_url).await?,
-    };
     let synced: Synced = settings::get(&state.db).await?;
+    // A family whose detection fails keeps its last synced address; the other still syncs.
+    let resolve =
+        async |config, family, url, last| match detect::resolve(&state.http, config, family, url)
+            .await
+        {
+            Ok(ip) => ip,
+            Err(err) => {
+                tracing::warn!("dynamic DNS: {err}");
+                last
+            }
+        };
+    let current = Synced {
+        ipv4: resolve(&v4, Family::V4, &state.config.ipv4_detect_url, synced.ipv4).await,
+        ipv6: resolve(&v6, Family::V6, &state.config.ipv6_detect_url, synced.ipv6).await,
+    };
     if current == synced {
         tracing::debug!("dynamic DNS: the addresses are unchanged");
         return Ok(());

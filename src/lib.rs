@@ -19,6 +19,7 @@ pub mod images;
 pub mod network;
 pub mod notifications;
 pub mod openapi;
+pub mod outbound;
 pub mod scheduler;
 pub mod settings;
 pub mod store;

@@ -9,6 +9,8 @@ use tokio::net::TcpListener;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The data dir holds TOTP secrets, settings secrets and backups: for this user only.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     boxd::install_crypto_provider();
     let outcome = match cli.command {
         Command::Openapi => {
@@ -63,8 +65,7 @@ async fn shutdown_signal() {
 }
 
 async fn backup(args: BackupArgs) -> anyhow::Result<()> {
-    let (_, url) = args.store.resolve()?;
-    let db = store::connect(&url).await?;
+    let db = store::open_existing(&args.store.database_url()?).await?;
     let outcome = store::backup(&db, &args.out).await;
     db.close().await;
     outcome?;

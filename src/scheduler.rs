@@ -17,8 +17,8 @@ pub trait Plan: Send + 'static {
     /// The next run after `now`; `None` for never (until [`Plan::changed`]).
     fn next_after(&mut self, now: DateTime<Utc>) -> Option<DateTime<Utc>>;
 
-    /// Called after a run that was due at `at`.
-    fn fired(&mut self, at: DateTime<Utc>);
+    /// Called after a run that was due at `at` and ended at `now`.
+    fn fired(&mut self, at: DateTime<Utc>, now: DateTime<Utc>);
 
     /// Resolves when the plan must be computed again (a setting changed).
     fn changed(&mut self) -> impl Future<Output = ()> + Send;
@@ -57,8 +57,11 @@ impl Plan for Every {
         Some(*self.next.get_or_insert(first))
     }
 
-    fn fired(&mut self, at: DateTime<Utc>) {
-        self.next = Some(at + self.every);
+    fn fired(&mut self, at: DateTime<Utc>, now: DateTime<Utc>) {
+        // After a long run or a clock jump, the next run is one interval on, not a burst of
+        // the runs that were missed.
+        let next = at + self.every;
+        self.next = Some(if next > now { next } else { now + self.every });
     }
 
     async fn changed(&mut self) {
@@ -108,7 +111,7 @@ impl Scheduler {
                             () = job() => {}
                         }
                         if let Some(at) = next {
-                            plan.fired(at);
+                            plan.fired(at, clock.now());
                         }
                     }
                 }

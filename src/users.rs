@@ -111,7 +111,8 @@ pub fn ensure_can_manage(caller: &UserRow, target: &UserRow) -> Result<(), ApiEr
     Ok(())
 }
 
-/// Nobody gives a role above their own, and the owner role is never given.
+/// Nobody gives a role above their own, the owner role is never given, and user managers
+/// give no role but `user` (Cloudron: they manage users, not roles).
 pub fn ensure_can_grant(caller: &UserRow, role: Role) -> Result<(), ApiError> {
     if role == Role::Owner {
         return Err(ApiError::forbidden(
@@ -120,6 +121,22 @@ pub fn ensure_can_grant(caller: &UserRow, role: Role) -> Result<(), ApiError> {
     }
     if role.outranks(caller.role) {
         return Err(ApiError::forbidden("You cannot give a role above your own"));
+    }
+    if !caller.role.at_least(Role::Admin) && role != Role::User {
+        return Err(ApiError::forbidden(
+            "User managers can only give the user role",
+        ));
+    }
+    Ok(())
+}
+
+/// Setting someone's password or turning off their 2FA takes over their account: only for
+/// users of a lower role than the caller's.
+pub fn ensure_outranks(caller: &UserRow, target: &UserRow) -> Result<(), ApiError> {
+    if !caller.role.outranks(target.role) {
+        return Err(ApiError::forbidden(
+            "Only a higher role can change this user's credentials",
+        ));
     }
     Ok(())
 }
@@ -161,9 +178,9 @@ impl ProfileEdit {
     }
 }
 
-/// Applies `edit` (and a first `username`) to `target` with a `user.update` event.
+/// Applies `edit` (and a first `username`) to `target` in `tx`, with a `user.update` event.
 pub async fn update_profile(
-    db: &sqlx::SqlitePool,
+    tx: &mut Transaction<'static, Sqlite>,
     target: &UserRow,
     edit: &ProfileEdit,
     username: Option<&str>,
@@ -175,13 +192,11 @@ pub async fn update_profile(
         display_name: edit.display_name.as_deref(),
         username,
     };
-    let mut tx = store::begin_write(db).await?;
-    store::users::update_profile(&mut *tx, &target.id, &change)
+    store::users::update_profile(&mut **tx, &target.id, &change)
         .await
         .map_err(duplicate_to_conflict)?;
-    let user = reload(&mut tx, &target.id).await?;
-    record_update(&mut tx, &user, source, json!({})).await?;
-    tx.commit().await?;
+    let user = reload(tx, &target.id).await?;
+    record_update(tx, &user, source, json!({})).await?;
     Ok(user)
 }
 

@@ -43,6 +43,7 @@ pub struct LoginResponse {
 }
 
 fn invalid_credentials(name: &str, ip: IpAddr) -> ApiError {
+    let name: String = name.chars().take(64).collect();
     tracing::warn!(user.name = ?name, client.ip = %ip, "failed login for {name:?} from {ip}");
     ApiError::Unauthorized("Invalid credentials".into())
 }
@@ -58,21 +59,22 @@ pub async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
+    // No username or email is this long; refusing it early keeps junk out of the throttle.
+    if req.username.len() > 254 {
+        return Err(ApiError::bad_request("username is too long"));
+    }
     let found = store::users::find_for_login(&state.db, &req.username).await?;
     // Unknown names are throttled (and cost an argon2 run) like known ones: no enumeration.
     let account = match &found {
         Some((user, _)) => user.id.clone(),
         None => format!("login:{}", req.username.to_lowercase()),
     };
-    state.throttle.check(ip, &account)?;
+    let attempt = state.throttle.begin(ip, &account)?;
     let (user, hash) = found.map_or((None, None), |(user, hash)| (Some(user), Some(hash)));
     let password_ok = secrets::verify_password(req.password, hash).await?;
     let user = match user {
         Some(user) if password_ok && user.active => user,
-        _ => {
-            state.throttle.failed(ip, &account);
-            return Err(invalid_credentials(&req.username, ip));
-        }
+        _ => return Err(invalid_credentials(&req.username, ip)),
     };
 
     let mut tx = store::begin_write(&state.db).await?;
@@ -95,12 +97,11 @@ pub async fn login(
             None => false,
         };
         if !accepted {
-            state.throttle.failed(ip, &account);
             tracing::warn!(user.id = %user.id, client.ip = %ip, "wrong or reused TOTP code from {ip}");
             return Err(ApiError::Unauthorized("Invalid totpToken".into()));
         }
     }
-    state.throttle.succeeded(&account);
+    state.throttle.succeeded(attempt);
     let expires = now_ms() + LOGIN_TOKEN_LIFETIME_MS;
     let spec = TokenSpec {
         user_id: &user.id,

@@ -99,6 +99,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Page {
     }
 }
 
+/// A numeric id from a path (tasks, notifications); anything else (`-1`, `1e3`, `../x`) names
+/// no `what`.
+pub fn parse_id(raw: &str, what: &'static str) -> Result<i64, ApiError> {
+    match raw.parse::<i64>() {
+        Ok(id) if id > 0 && raw.bytes().all(|b| b.is_ascii_digit()) => Ok(id),
+        _ => Err(ApiError::NotFound(what)),
+    }
+}
+
+/// A `true`/`false` query filter; anything else is a 400 with `message`.
+pub fn parse_bool_filter(raw: Option<&str>, message: &str) -> Result<Option<bool>, ApiError> {
+    match raw {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(_) => Err(ApiError::bad_request(message)),
+    }
+}
+
 /// Cloudron's time format: ISO 8601 UTC with milliseconds, `2022-03-05T02:30:00.000Z`.
 pub fn iso(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)

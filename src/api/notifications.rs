@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Page, PageQuery};
+use super::{Page, PageQuery, parse_bool_filter, parse_id};
 use crate::app::AppState;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
@@ -53,13 +53,6 @@ pub struct NotificationFilter {
     acknowledged: Option<String>,
 }
 
-fn notification_id(raw: &str) -> Result<i64, ApiError> {
-    match raw.parse::<i64>() {
-        Ok(id) if id > 0 && raw.bytes().all(|b| b.is_ascii_digit()) => Ok(id),
-        _ => Err(ApiError::NotFound("notification")),
-    }
-}
-
 /// List notifications, newest first.
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "Notifications",
     params(PageQuery, NotificationFilter),
@@ -72,16 +65,10 @@ pub async fn list_notifications(
     page: Page,
     ApiQuery(filter): ApiQuery<NotificationFilter>,
 ) -> Result<Json<NotificationList>, ApiError> {
-    let acknowledged = match filter.acknowledged.as_deref() {
-        None => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "acknowledged must be a true or false",
-            ));
-        }
-    };
+    let acknowledged = parse_bool_filter(
+        filter.acknowledged.as_deref(),
+        "acknowledged must be a true or false",
+    )?;
     let rows = store::notifications::list(&state.db, acknowledged, page).await?;
     Ok(Json(NotificationList {
         notifications: rows.into_iter().map(Notification::from).collect(),
@@ -99,7 +86,7 @@ pub async fn get_notification(
     State(state): State<AppState>,
     ApiPath(notification_id_text): ApiPath<String>,
 ) -> Result<Json<Notification>, ApiError> {
-    let id = notification_id(&notification_id_text)?;
+    let id = parse_id(&notification_id_text, "notification")?;
     let row = store::notifications::get(&state.db, id)
         .await?
         .ok_or(ApiError::NotFound("notification"))?;
@@ -125,7 +112,7 @@ pub async fn acknowledge_notification(
     ApiPath(notification_id_text): ApiPath<String>,
     ApiJson(req): ApiJson<AcknowledgeRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let id = notification_id(&notification_id_text)?;
+    let id = parse_id(&notification_id_text, "notification")?;
     if !store::notifications::set_acknowledged(&state.db, id, req.acknowledged).await? {
         return Err(ApiError::NotFound("notification"));
     }

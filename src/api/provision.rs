@@ -49,6 +49,7 @@ pub async fn activate(
     let username = users::normalize_username(&req.username)?;
     users::validate_password(&req.password)?;
     let email = users::normalize_email("email", &req.email)?;
+    users::validate_display_name(&req.display_name)?;
     // Cloudron: a second activation is 409 "Already setup".
     if store::users::owner_exists(&state.db).await? {
         return Err(ApiError::conflict("Already setup"));

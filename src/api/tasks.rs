@@ -4,6 +4,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -13,14 +14,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Page, PageQuery};
+use super::{Page, PageQuery, parse_id};
 use crate::app::AppState;
-use crate::auth::Admin;
+use crate::auth::{self, Admin};
 use crate::error::{ApiError, ApiPath, ApiQuery, ErrorBody};
 use crate::store;
 use crate::store::tasks::TaskRow;
-use crate::tasks::log;
 use crate::tasks::stream::{self, Start};
+
+/// How often an open log stream checks that its token still works.
+const STREAM_AUTH_EVERY: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -76,16 +79,8 @@ pub struct TaskFilter {
     task_type: Option<String>,
 }
 
-/// A task id as a number; anything else (`-1`, `1e3`, `../x`) names no task.
-fn parse_task_id(raw: &str) -> Result<i64, ApiError> {
-    match raw.parse::<i64>() {
-        Ok(id) if id > 0 && raw.bytes().all(|b| b.is_ascii_digit()) => Ok(id),
-        _ => Err(ApiError::NotFound("task")),
-    }
-}
-
 async fn existing(state: &AppState, raw: &str) -> Result<TaskRow, ApiError> {
-    store::tasks::get(&state.db, parse_task_id(raw)?)
+    store::tasks::get(&state.db, parse_id(raw, "task")?)
         .await?
         .ok_or(ApiError::NotFound("task"))
 }
@@ -164,23 +159,9 @@ pub async fn get_task_logs(
         Some("short") => false,
         Some(_) => return Err(ApiError::bad_request("format must be json or short")),
     };
-    let path = log::path(state.tasks.logs_dir(), task.id);
-    let stored = tokio::task::spawn_blocking(move || log::tail(&path, lines))
-        .await
-        .map_err(anyhow::Error::from)?
-        .map_err(|err| ApiError::FailedDependency(format!("The task log cannot be read: {err}")))?;
-    let mut body = String::new();
-    for line in &stored {
-        if json {
-            let (micros, message) = log::parse(line);
-            body.push_str(&log::record_json(task.id, micros, &log::unescape(message)));
-        } else {
-            body.push_str(line);
-        }
-        body.push('\n');
-    }
+    let body = stream::download(&state.tasks, task.id, lines, json).await?;
     let disposition = format!("attachment; filename=\"task-{}.log\"", task.id);
-    let mut response = body.into_response();
+    let mut response = Body::from_stream(body).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -247,8 +228,16 @@ pub async fn get_task_logstream(
                 .id(line.micros.to_string())
                 .data(&*line.data)
         }))
-        .map(Ok::<_, Infallible>)
-        .take_until(state.shutdown.clone().cancelled_owned());
+        .map(Ok::<_, Infallible>);
+    // The stream ends with the server, or with the caller's authorization.
+    let shutdown = state.shutdown.clone();
+    let revoked = auth::revoked(state.db.clone(), caller.token_id.clone(), STREAM_AUTH_EVERY);
+    let events = events.take_until(async move {
+        tokio::select! {
+            () = shutdown.cancelled() => {}
+            () = revoked => {}
+        }
+    });
     let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
     let headers = [
         ("x-accel-buffering", "no"),
@@ -270,6 +259,6 @@ pub async fn stop_task(
     State(state): State<AppState>,
     ApiPath(task_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.tasks.stop(parse_task_id(&task_id)?).await?;
+    state.tasks.stop(parse_id(&task_id, "task")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

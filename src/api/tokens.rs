@@ -8,7 +8,9 @@ use utoipa::ToSchema;
 
 use super::{Page, PageQuery, now_ms};
 use crate::app::AppState;
-use crate::auth::{self, API_TOKEN_LIFETIME_MS, CLIENT_SDK, Caller, Scope, TokenSpec};
+use crate::auth::{
+    self, API_TOKEN_LIFETIME_MS, CLIENT_SDK, CLIENT_WEBADMIN, Caller, Scope, TokenSpec,
+};
 use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
 use crate::store;
 use crate::store::tokens::TokenRow;
@@ -108,6 +110,17 @@ pub async fn create_token(
         }
         Some(at) => at,
         None => now + API_TOKEN_LIFETIME_MS,
+    };
+    // A login session may make long-lived API tokens (that is what it is for), but an API
+    // token cannot make one that outlives it.
+    let expires = if caller.client_id == CLIENT_WEBADMIN {
+        expires
+    } else if req.expires_at.is_some() && expires > caller.expires {
+        return Err(ApiError::forbidden(
+            "A token cannot create a token that outlives it",
+        ));
+    } else {
+        expires.min(caller.expires)
     };
     let scope = req
         .scope

@@ -7,9 +7,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sqlx::{Sqlite, Transaction};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Empty, Page, PageQuery, now_iso};
+use super::{Empty, Page, PageQuery, now_iso, parse_bool_filter};
 use crate::app::AppState;
 use crate::auth::{CLIENT_WEBADMIN, Caller, Role, UserManager, secrets};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
@@ -71,9 +72,14 @@ pub struct UserFilter {
     active: Option<String>,
 }
 
-/// The target of a `/users/{userId}/...` call, which the caller may act on.
-async fn manageable(state: &AppState, caller: &Caller, user_id: &str) -> Result<UserRow, ApiError> {
-    let target = store::users::find_by_id(&state.db, user_id)
+/// The target of a `/users/{userId}/...` change, which the caller may act on. Read inside the
+/// change's transaction, so a concurrent role change cannot slip between check and write.
+async fn manageable(
+    tx: &mut Transaction<'static, Sqlite>,
+    caller: &Caller,
+    user_id: &str,
+) -> Result<UserRow, ApiError> {
+    let target = store::users::find_by_id(&mut **tx, user_id)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
     users::ensure_can_manage(&caller.user, &target)?;
@@ -107,12 +113,7 @@ pub async fn list_users(
     page: Page,
     ApiQuery(filter): ApiQuery<UserFilter>,
 ) -> Result<Json<UserList>, ApiError> {
-    let active = match filter.active.as_deref() {
-        None => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
-        Some(_) => return Err(ApiError::bad_request("active must be true or false")),
-    };
+    let active = parse_bool_filter(filter.active.as_deref(), "active must be true or false")?;
     let search = filter.search.as_deref().filter(|s| !s.is_empty());
     let rows = store::users::list(&state.db, search, active, page).await?;
     Ok(Json(UserList {
@@ -158,9 +159,9 @@ pub async fn create_user(
         .as_deref()
         .map(users::normalize_username)
         .transpose()?;
-    let fallback_email = match req.fallback_email.as_deref() {
+    let fallback_email = match req.fallback_email.as_deref().map(str::trim) {
+        Some("") | None => email.clone(),
         Some(fallback) => users::normalize_email("fallbackEmail", fallback)?,
-        None => email.clone(),
     };
     let display_name = req.display_name.unwrap_or_default();
     users::validate_display_name(&display_name)?;
@@ -236,17 +237,18 @@ pub async fn delete_user(
     State(state): State<AppState>,
     ApiPath(user_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    let target = manageable(&state, &caller, &user_id).await?;
-    not_yourself(&caller, &target, "Not allowed to remove yourself.")?;
     let mut tx = store::begin_write(&state.db).await?;
+    let target = manageable(&mut tx, &caller, &user_id).await?;
+    not_yourself(&caller, &target, "Not allowed to remove yourself.")?;
     store::users::delete(&mut *tx, &target.id).await?;
     let data = json!({ "userId": target.id, "user": eventlog::public_user(&target) });
     let event = eventlog::record(&mut *tx, Action::UserRemove, &caller.source(), data).await?;
     let (name, by) = (display(&target), display(&caller.user));
+    let title = format!("User '{name}' removed");
     notifications::notify(
         &mut *tx,
         Some(&event),
-        &format!("User '{name}' removed"),
+        &title,
         &format!("{by} removed {name}."),
     )
     .await?;
@@ -277,7 +279,8 @@ pub async fn update_user(
     ApiPath(user_id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateUserRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let target = manageable(&state, &caller, &user_id).await?;
+    let mut tx = store::begin_write(&state.db).await?;
+    let target = manageable(&mut tx, &caller, &user_id).await?;
     let edit = ProfileEdit::new(
         &target,
         req.email.as_deref(),
@@ -300,13 +303,14 @@ pub async fn update_user(
     };
     if !edit.is_empty() || username.is_some() {
         users::update_profile(
-            &state.db,
+            &mut tx,
             &target,
             &edit,
             username.as_deref(),
             &caller.source(),
         )
         .await?;
+        tx.commit().await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -330,13 +334,13 @@ pub async fn set_user_role(
     ApiPath(user_id): ApiPath<String>,
     ApiJson(req): ApiJson<SetRoleRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let target = manageable(&state, &caller, &user_id).await?;
+    let mut tx = store::begin_write(&state.db).await?;
+    let target = manageable(&mut tx, &caller, &user_id).await?;
     not_yourself(&caller, &target, "Users can't set roles for themselves")?;
     users::ensure_can_grant(&caller.user, req.role)?;
     if target.role == req.role {
         return Ok(StatusCode::NO_CONTENT);
     }
-    let mut tx = store::begin_write(&state.db).await?;
     store::users::set_role(&mut *tx, &target.id, req.role).await?;
     let user = users::reload(&mut tx, &target.id).await?;
     let changed = json!({ "roleChanged": true, "oldRole": target.role });
@@ -347,13 +351,8 @@ pub async fn set_user_role(
         display(&caller.user),
         target.role.as_str()
     );
-    notifications::notify(
-        &mut *tx,
-        Some(&event),
-        &format!("User '{name}' is now {role}"),
-        &message,
-    )
-    .await?;
+    let title = format!("User '{name}' is now {role}");
+    notifications::notify(&mut *tx, Some(&event), &title, &message).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -377,22 +376,17 @@ pub async fn set_user_active(
     ApiPath(user_id): ApiPath<String>,
     ApiJson(req): ApiJson<SetActiveRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let target = manageable(&state, &caller, &user_id).await?;
-    not_yourself(&caller, &target, "Users can't deactivate themselves")?;
     let mut tx = store::begin_write(&state.db).await?;
+    let target = manageable(&mut tx, &caller, &user_id).await?;
+    not_yourself(&caller, &target, "Users can't deactivate themselves")?;
     store::users::set_active(&mut *tx, &target.id, req.active).await?;
     if !req.active {
         store::tokens::delete_all_for_user(&mut *tx, &target.id).await?;
         store::app_passwords::delete_all_for_user(&mut *tx, &target.id).await?;
     }
     let user = users::reload(&mut tx, &target.id).await?;
-    users::record_update(
-        &mut tx,
-        &user,
-        &caller.source(),
-        json!({ "activeChanged": target.active != req.active }),
-    )
-    .await?;
+    let changed = json!({ "activeChanged": target.active != req.active });
+    users::record_update(&mut tx, &user, &caller.source(), changed).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -403,7 +397,7 @@ pub struct SetPasswordRequest {
     pub password: String,
 }
 
-/// Set another user's password; their login sessions end.
+/// Set the password of a user of a lower role; their login sessions end.
 #[utoipa::path(post, path = "/api/v1/users/{userId}/password", tag = "Users",
     params(("userId" = String, Path, description = "User id")), request_body = SetPasswordRequest,
     responses((status = 204, description = "Changed"), (status = 400, body = ErrorBody),
@@ -417,30 +411,26 @@ pub async fn set_user_password(
     ApiPath(user_id): ApiPath<String>,
     ApiJson(req): ApiJson<SetPasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let target = manageable(&state, &caller, &user_id).await?;
+    users::validate_password(&req.password)?;
+    let hash = secrets::hash_password(req.password).await?;
+    let mut tx = store::begin_write(&state.db).await?;
+    let target = manageable(&mut tx, &caller, &user_id).await?;
     // Your own password needs your current one: /profile/password.
     not_yourself(
         &caller,
         &target,
         "Use /api/v1/profile/password to change your own password",
     )?;
-    users::validate_password(&req.password)?;
-    let hash = secrets::hash_password(req.password).await?;
-    let mut tx = store::begin_write(&state.db).await?;
+    users::ensure_outranks(&caller.user, &target)?;
     store::users::set_password_hash(&mut *tx, &target.id, &hash).await?;
     store::tokens::delete_for_client(&mut *tx, &target.id, CLIENT_WEBADMIN, None).await?;
-    users::record_update(
-        &mut tx,
-        &target,
-        &caller.source(),
-        json!({ "passwordChanged": true }),
-    )
-    .await?;
+    let changed = json!({ "passwordChanged": true });
+    users::record_update(&mut tx, &target, &caller.source(), changed).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Turn off a user's 2FA (for a user who lost their device).
+/// Turn off the 2FA of a user of a lower role (one who lost their device).
 #[utoipa::path(post, path = "/api/v1/users/{userId}/twofactorauthentication_disable", tag = "Users",
     params(("userId" = String, Path, description = "User id")),
     responses((status = 200, body = Empty), (status = 401, body = ErrorBody),
@@ -452,23 +442,19 @@ pub async fn disable_user_two_factor(
     State(state): State<AppState>,
     ApiPath(user_id): ApiPath<String>,
 ) -> Result<Json<Empty>, ApiError> {
-    let target = manageable(&state, &caller, &user_id).await?;
+    let mut tx = store::begin_write(&state.db).await?;
+    let target = manageable(&mut tx, &caller, &user_id).await?;
     // Your own 2FA needs your password: /profile/twofactorauthentication_disable.
     not_yourself(
         &caller,
         &target,
         "Use /api/v1/profile/twofactorauthentication_disable for yourself",
     )?;
-    let mut tx = store::begin_write(&state.db).await?;
-    store::users::set_totp_enabled(&mut *tx, &target.id, false).await?;
+    users::ensure_outranks(&caller.user, &target)?;
+    store::users::disable_totp(&mut *tx, &target.id).await?;
     let user = users::reload(&mut tx, &target.id).await?;
-    users::record_update(
-        &mut tx,
-        &user,
-        &caller.source(),
-        json!({ "twoFactorAuthenticationEnabled": false }),
-    )
-    .await?;
+    let changed = json!({ "twoFactorAuthenticationEnabled": false });
+    users::record_update(&mut tx, &user, &caller.source(), changed).await?;
     tx.commit().await?;
     Ok(Json(Empty {}))
 }

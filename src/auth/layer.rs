@@ -39,6 +39,8 @@ pub async fn require_token(
     req.extensions_mut().insert(Caller {
         user: found.user,
         token_id: found.token_id,
+        client_id: found.token_client_id,
+        expires: found.token_expires,
         scope,
         ip,
     });

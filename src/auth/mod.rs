@@ -39,6 +39,10 @@ pub const API_TOKEN_LIFETIME_MS: i64 = 365 * 24 * 3600 * 1000;
 pub struct Caller {
     pub user: UserRow,
     pub token_id: String,
+    /// `cid-webadmin` for a login session, `cid-sdk` for an API token.
+    pub client_id: String,
+    /// When the caller's token expires, epoch milliseconds.
+    pub expires: i64,
     pub scope: Scope,
     pub ip: IpAddr,
 }
@@ -64,18 +68,28 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 
 /// The token of a request: `Authorization: Bearer <token>`, else `?access_token=<token>`.
 pub fn token_from(headers: &HeaderMap, uri: &Uri) -> Option<String> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_owned());
-    bearer.filter(|token| !token.is_empty()).or_else(|| {
-        form_urlencoded::parse(uri.query()?.as_bytes())
-            .find(|(key, _)| key == "access_token")
-            .map(|(_, token)| token.into_owned())
-            .filter(|token| !token.is_empty())
-    })
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        // Any Authorization header decides: one that is not a Bearer token means no token.
+        let (scheme, token) = value.to_str().ok()?.split_once(' ')?;
+        let token = token.trim();
+        return (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty())
+            .then(|| token.to_owned());
+    }
+    form_urlencoded::parse(uri.query()?.as_bytes())
+        .find(|(key, _)| key == "access_token")
+        .map(|(_, token)| token.into_owned())
+        .filter(|token| !token.is_empty())
+}
+
+/// Resolves once the token stops working (deleted, expired, user deleted or deactivated),
+/// checking every `every`: long-lived streams end with their authorization.
+pub async fn revoked(db: sqlx::SqlitePool, token_id: String, every: std::time::Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        if let Ok(false) = store::tokens::is_live(&db, &token_id, crate::api::now_ms()).await {
+            return;
+        }
+    }
 }
 
 /// Checks the caller's current password before a credential change: 412 when it is wrong
@@ -85,13 +99,12 @@ pub async fn confirm_password(
     caller: &Caller,
     password: String,
 ) -> Result<(), ApiError> {
-    state.throttle.check(caller.ip, &caller.user.id)?;
+    let attempt = state.throttle.begin(caller.ip, &caller.user.id)?;
     let hash = store::users::password_hash(&state.db, &caller.user.id).await?;
     if secrets::verify_password(password, hash).await? {
-        state.throttle.succeeded(&caller.user.id);
+        state.throttle.succeeded(attempt);
         Ok(())
     } else {
-        state.throttle.failed(caller.ip, &caller.user.id);
         tracing::warn!(user.id = %caller.user.id, client.ip = %caller.ip, "wrong current password from {}", caller.ip);
         Err(ApiError::PreconditionFailed("Password incorrect".into()))
     }
@@ -164,9 +177,38 @@ mod tests {
             Some("query")
         );
         assert_eq!(
-            token_from(&headers("Basic abc"), &uri).as_deref(),
-            Some("query")
+            token_from(&headers("Basic abc"), &uri),
+            None,
+            "API-NOTES 1.3"
         );
+    }
+
+    #[tokio::test]
+    async fn revocation_is_noticed() {
+        let (db, _dir) = crate::store::test_pool().await;
+        crate::store::users::tests::add_user(&db, "uid-1", "alice", Role::User).await;
+        let spec = TokenSpec {
+            user_id: "uid-1",
+            name: "t",
+            client_id: CLIENT_SDK,
+            scope: &Scope::full(),
+            expires: i64::MAX,
+        };
+        let token = issue_token(&db, &spec).await.unwrap();
+        let watching = tokio::spawn(revoked(
+            db.clone(),
+            token.id.clone(),
+            std::time::Duration::from_millis(10),
+        ));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!watching.is_finished());
+        crate::store::tokens::delete_for_user(&db, "uid-1", &token.id)
+            .await
+            .unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), watching)
+            .await
+            .unwrap()
+            .unwrap();
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Token and password secrets: generation, SHA-256 for tokens, argon2id for passwords.
 
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use anyhow::Context;
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -13,11 +13,17 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
+use crate::error::ApiError;
+
 /// Each argon2 run takes 19 MiB; bounding the runs bounds the memory a flood of logins can take.
 static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
     let cpus = std::thread::available_parallelism().map_or(2, usize::from);
     Semaphore::new(cpus.max(2))
 });
+
+/// Requests waiting for a turn; see [`hashing_turn`].
+static WAITING: AtomicUsize = AtomicUsize::new(0);
+const MAX_WAITING: usize = 256;
 
 /// Verified when the user does not exist, so unknown names cost what known ones do.
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
@@ -44,28 +50,39 @@ pub fn hashes_equal(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
 }
 
+/// A turn at argon2; past [`MAX_WAITING`] queued requests the server says it is busy rather
+/// than let a flood pile up requests (and their bodies) in memory.
+async fn hashing_turn() -> Result<tokio::sync::SemaphorePermit<'static>, ApiError> {
+    if WAITING.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
+        WAITING.fetch_sub(1, Ordering::SeqCst);
+        return Err(ApiError::TooManyRequests {
+            message: "The server is busy checking passwords; retry shortly".into(),
+            retry_after_secs: 1,
+        });
+    }
+    let permit = HASHING.acquire().await;
+    WAITING.fetch_sub(1, Ordering::SeqCst);
+    permit.map_err(|_| ApiError::Internal(anyhow::anyhow!("password hashing is shut down")))
+}
+
 /// Hashes a password with argon2id (OWASP parameters) off the async runtime.
-pub async fn hash_password(password: String) -> anyhow::Result<String> {
-    let _permit = HASHING
-        .acquire()
-        .await
-        .context("password hashing is shut down")?;
-    tokio::task::spawn_blocking(move || {
+pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    let _turn = hashing_turn().await?;
+    let hashed = tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
             .map(|hash| hash.to_string())
             .map_err(|err| anyhow::anyhow!("hashing a password failed: {err}"))
     })
-    .await?
+    .await
+    .map_err(anyhow::Error::from)?;
+    Ok(hashed?)
 }
 
 /// Checks `password` against a stored hash; with no hash (unknown user) it still spends the time.
-pub async fn verify_password(password: String, hash: Option<String>) -> anyhow::Result<bool> {
-    let _permit = HASHING
-        .acquire()
-        .await
-        .context("password hashing is shut down")?;
-    tokio::task::spawn_blocking(move || {
+pub async fn verify_password(password: String, hash: Option<String>) -> Result<bool, ApiError> {
+    let _turn = hashing_turn().await?;
+    let verified = tokio::task::spawn_blocking(move || {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| DUMMY_HASH.clone());
         let parsed = PasswordHash::new(&hash)
@@ -73,9 +90,11 @@ pub async fn verify_password(password: String, hash: Option<String>) -> anyhow::
         let matches = Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
-        Ok(known && matches)
+        anyhow::Ok(known && matches)
     })
-    .await?
+    .await
+    .map_err(anyhow::Error::from)?;
+    Ok(verified?)
 }
 
 #[cfg(test)]

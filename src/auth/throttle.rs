@@ -1,8 +1,11 @@
 //! Brute-force protection for password and TOTP checks: a sliding window of failures per client
-//! IP, and a growing lockout per account after consecutive failures, whatever the IP.
+//! address, and a growing lockout per account after consecutive failures, whatever the address.
+//!
+//! An attempt is counted as a failure when it begins and refunded when it succeeds, so attempts
+//! sent in parallel cannot all pass the check before any of them has failed.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -10,7 +13,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::clock::Clock;
 use crate::error::ApiError;
 
-/// Failures an IP may make within [`IP_WINDOW`]; the next attempt is refused.
+/// Failures an address may make within [`IP_WINDOW`]; the next attempt is refused.
 pub const IP_MAX_FAILURES: usize = 10;
 pub const IP_WINDOW: TimeDelta = TimeDelta::seconds(60);
 /// Consecutive failures after which an account is locked, for a window that doubles with each
@@ -18,7 +21,9 @@ pub const IP_WINDOW: TimeDelta = TimeDelta::seconds(60);
 pub const ACCOUNT_MAX_FAILURES: u32 = 10;
 const ACCOUNT_BASE_LOCK: TimeDelta = TimeDelta::seconds(30);
 const ACCOUNT_MAX_LOCK: TimeDelta = TimeDelta::minutes(15);
-/// Entries are swept when the maps grow past this, so a spray of addresses cannot grow memory.
+/// An account quiet this long starts counting afresh; it is also when its entry may go.
+const ACCOUNT_FORGET: TimeDelta = TimeDelta::hours(1);
+/// The maps are swept of stale entries when they grow past this.
 const SWEEP_ABOVE: usize = 10_000;
 
 #[derive(Debug)]
@@ -37,6 +42,36 @@ struct State {
 struct Account {
     consecutive: u32,
     locked_until: Option<DateTime<Utc>>,
+    last_failure: Option<DateTime<Utc>>,
+}
+
+/// An attempt in progress: counted as a failure until [`Throttle::succeeded`] refunds it.
+#[derive(Debug)]
+#[must_use = "an attempt that succeeds must be refunded"]
+pub struct Attempt {
+    ip: IpAddr,
+    account: String,
+    at: DateTime<Utc>,
+}
+
+/// IPv6 clients are counted per /64: one host usually holds the whole prefix.
+fn bucket(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let segments = v6.segments();
+            IpAddr::V6(Ipv6Addr::new(
+                segments[0],
+                segments[1],
+                segments[2],
+                segments[3],
+                0,
+                0,
+                0,
+                0,
+            ))
+        }
+        v4 => v4,
+    }
 }
 
 impl Throttle {
@@ -53,11 +88,21 @@ impl Throttle {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Before checking a secret: 429 with `Retry-After` while the IP or the account is throttled.
-    /// `account` is the user id, or the login name when no such user exists.
-    pub fn check(&self, ip: IpAddr, account: &str) -> Result<(), ApiError> {
+    /// Before checking a secret: 429 with `Retry-After` while the address or the account is
+    /// throttled; otherwise the attempt, already counted as a failure. `account` is the user
+    /// id, or the login name when no such user exists.
+    pub fn begin(&self, ip: IpAddr, account: &str) -> Result<Attempt, ApiError> {
         let now = self.clock.now();
+        let ip = bucket(ip);
         let mut state = self.state();
+        if state.by_ip.len() > SWEEP_ABOVE || state.by_account.len() > SWEEP_ABOVE {
+            state
+                .by_ip
+                .retain(|_, failures| failures.back().is_some_and(|at| *at > now - IP_WINDOW));
+            state
+                .by_account
+                .retain(|_, a| a.last_failure.is_some_and(|at| at > now - ACCOUNT_FORGET));
+        }
         let failures = state.by_ip.entry(ip).or_default();
         while failures.front().is_some_and(|at| *at <= now - IP_WINDOW) {
             failures.pop_front();
@@ -66,34 +111,39 @@ impl Throttle {
             let oldest = failures.front().copied().unwrap_or(now);
             return Err(too_many(oldest + IP_WINDOW - now));
         }
-        match state.by_account.get(account).and_then(|a| a.locked_until) {
-            Some(until) if until > now => Err(too_many(until - now)),
-            _ => Ok(()),
+        let entry = state.by_account.entry(account.to_owned()).or_default();
+        if entry
+            .last_failure
+            .is_some_and(|at| at <= now - ACCOUNT_FORGET)
+        {
+            *entry = Account::default();
         }
-    }
-
-    pub fn failed(&self, ip: IpAddr, account: &str) {
-        let now = self.clock.now();
-        let mut state = self.state();
-        if state.by_ip.len() > SWEEP_ABOVE || state.by_account.len() > SWEEP_ABOVE {
-            state
-                .by_ip
-                .retain(|_, failures| failures.back().is_some_and(|at| *at > now - IP_WINDOW));
-            state.by_account.retain(|_, a| {
-                a.locked_until.is_some_and(|until| until > now) || a.consecutive > 0
-            });
+        if let Some(until) = entry.locked_until.filter(|until| *until > now) {
+            return Err(too_many(until - now));
+        }
+        entry.consecutive += 1;
+        entry.last_failure = Some(now);
+        if let Some(over) = entry.consecutive.checked_sub(ACCOUNT_MAX_FAILURES) {
+            let lock = ACCOUNT_BASE_LOCK * 2i32.saturating_pow(over.min(16));
+            entry.locked_until = Some(now + lock.min(ACCOUNT_MAX_LOCK));
         }
         state.by_ip.entry(ip).or_default().push_back(now);
-        let account = state.by_account.entry(account.to_owned()).or_default();
-        account.consecutive += 1;
-        if let Some(over) = account.consecutive.checked_sub(ACCOUNT_MAX_FAILURES) {
-            let lock = ACCOUNT_BASE_LOCK * 2i32.saturating_pow(over.min(16));
-            account.locked_until = Some(now + lock.min(ACCOUNT_MAX_LOCK));
-        }
+        Ok(Attempt {
+            ip,
+            account: account.to_owned(),
+            at: now,
+        })
     }
 
-    pub fn succeeded(&self, account: &str) {
-        self.state().by_account.remove(account);
+    /// The attempt succeeded: it is no failure, and the account's count starts again.
+    pub fn succeeded(&self, attempt: Attempt) {
+        let mut state = self.state();
+        if let Some(failures) = state.by_ip.get_mut(&attempt.ip)
+            && let Some(position) = failures.iter().rposition(|at| *at == attempt.at)
+        {
+            failures.remove(position);
+        }
+        state.by_account.remove(&attempt.account);
     }
 }
 
@@ -121,7 +171,7 @@ mod tests {
         IpAddr::from([192, 0, 2, last])
     }
 
-    fn retry_after(result: Result<(), ApiError>) -> u64 {
+    fn retry_after(result: Result<Attempt, ApiError>) -> u64 {
         match result {
             Err(ApiError::TooManyRequests {
                 retry_after_secs, ..
@@ -134,39 +184,66 @@ mod tests {
     fn the_eleventh_failure_from_an_ip_within_a_minute_is_refused() {
         let (throttle, clock) = throttle();
         for n in 0..10 {
-            throttle.check(ip(1), &format!("user{n}")).unwrap();
-            throttle.failed(ip(1), &format!("user{n}"));
+            let _failed = throttle.begin(ip(1), &format!("user{n}")).unwrap();
         }
-        let wait = retry_after(throttle.check(ip(1), "another"));
+        let wait = retry_after(throttle.begin(ip(1), "another"));
         assert!((59..=60).contains(&wait), "{wait}");
-        throttle.check(ip(2), "another").unwrap();
+        let _other = throttle.begin(ip(2), "another").unwrap();
         clock.advance(TimeDelta::seconds(61));
-        throttle.check(ip(1), "another").unwrap();
+        let _later = throttle.begin(ip(1), "another").unwrap();
+    }
+
+    #[test]
+    fn attempts_in_flight_count_until_they_succeed() {
+        let (throttle, _clock) = throttle();
+        let attempts: Vec<Attempt> = (0..10)
+            .map(|n| throttle.begin(ip(1), &format!("u{n}")).unwrap())
+            .collect();
+        assert!(
+            throttle.begin(ip(1), "x").is_err(),
+            "ten in flight fill the window"
+        );
+        for attempt in attempts {
+            throttle.succeeded(attempt);
+        }
+        let _ok = throttle.begin(ip(1), "x").unwrap();
     }
 
     #[test]
     fn an_account_locks_after_ten_consecutive_failures_for_a_growing_window() {
         let (throttle, clock) = throttle();
         for n in 0..10 {
-            throttle.check(ip(n), "uid-1").unwrap();
-            throttle.failed(ip(n), "uid-1");
+            let _failed = throttle.begin(ip(n), "uid-1").unwrap();
         }
         assert_eq!(
-            retry_after(throttle.check(ip(99), "uid-1")),
+            retry_after(throttle.begin(ip(99), "uid-1")),
             30,
             "locked whatever the IP"
         );
         clock.advance(TimeDelta::seconds(31));
-        throttle.check(ip(99), "uid-1").unwrap();
-        throttle.failed(ip(99), "uid-1");
+        let _failed = throttle.begin(ip(99), "uid-1").unwrap();
         assert_eq!(
-            retry_after(throttle.check(ip(98), "uid-1")),
+            retry_after(throttle.begin(ip(98), "uid-1")),
             60,
             "the window doubles"
         );
         clock.advance(TimeDelta::seconds(61));
-        throttle.succeeded("uid-1");
-        throttle.failed(ip(97), "uid-1");
-        throttle.check(ip(96), "uid-1").unwrap();
+        let good = throttle.begin(ip(97), "uid-1").unwrap();
+        throttle.succeeded(good);
+        let _failed = throttle.begin(ip(96), "uid-1").unwrap();
+        let _next = throttle.begin(ip(95), "uid-1").unwrap();
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64() {
+        let (throttle, _clock) = throttle();
+        for n in 0..10u16 {
+            let address = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 1, n, n, n, n));
+            let _failed = throttle.begin(address, &format!("u{n}")).unwrap();
+        }
+        let sibling = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 9, 9, 9, 99));
+        assert!(throttle.begin(sibling, "x").is_err());
+        let elsewhere = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 2, 1, 1, 1, 1));
+        assert!(throttle.begin(elsewhere, "x").is_ok());
     }
 }

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::error::ApiError;
+use crate::outbound;
 use crate::settings::{Family, IpConfig, IpSource};
 
 /// Detection answers in time or fails: it never holds a request (or the DNS job) for long.
@@ -28,16 +29,20 @@ pub async fn resolve(
 }
 
 async fn detect(http: &reqwest::Client, url: &str, family: Family) -> Result<IpAddr, ApiError> {
+    let shown = outbound::redact(url);
     let fail = |why: String| {
         ApiError::FailedDependency(format!(
-            "{} detection through {url} failed: {why}",
+            "{} detection through {shown} failed: {why}",
             family.name()
         ))
     };
-    let body = tokio::time::timeout(DETECT_TIMEOUT, fetch(http, url))
-        .await
-        .map_err(|_| fail(format!("no answer within {DETECT_TIMEOUT:?}")))?
-        .map_err(fail)?;
+    let body = tokio::time::timeout(
+        DETECT_TIMEOUT,
+        outbound::get_capped(http, url, DETECT_MAX_BYTES),
+    )
+    .await
+    .map_err(|_| fail(format!("no answer within {DETECT_TIMEOUT:?}")))?
+    .map_err(fail)?;
     let text = String::from_utf8(body).map_err(|_| fail("the answer is not text".into()))?;
     let text = text.trim();
     let candidate = if text.starts_with('{') {
@@ -55,37 +60,6 @@ async fn detect(http: &reqwest::Client, url: &str, family: Family) -> Result<IpA
             family.name()
         ))),
     }
-}
-
-/// The body of a successful GET, refused past [`DETECT_MAX_BYTES`] without reading the rest.
-async fn fetch(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, String> {
-    // The caller's timeout bounds the whole exchange, body included.
-    let mut response = http.get(url).send().await.map_err(without_url)?;
-    if !response.status().is_success() {
-        return Err(format!("it answered HTTP {}", response.status()));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(without_url)? {
-        if body.len() + chunk.len() > DETECT_MAX_BYTES {
-            return Err(format!(
-                "the answer is longer than {DETECT_MAX_BYTES} bytes"
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-/// reqwest's message and its causes, without the URL it repeats.
-fn without_url(err: reqwest::Error) -> String {
-    let err = err.without_url();
-    let mut message = err.to_string();
-    let mut source = std::error::Error::source(&err);
-    while let Some(cause) = source {
-        message = format!("{message}: {cause}");
-        source = cause.source();
-    }
-    message
 }
 
 fn interface_address(name: &str, family: Family) -> Result<IpAddr, ApiError> {

@@ -52,10 +52,6 @@ impl Network {
         })
     }
 
-    pub fn policy(&self) -> Arc<Policy> {
-        self.policy.load_full()
-    }
-
     /// Computes the next policy from the current one, stores the setting behind it with
     /// `store`, then swaps the policy in; one writer at a time.
     pub async fn update<F, S>(&self, change: F, store: S) -> Result<(), ApiError>

@@ -55,12 +55,15 @@ pub struct RegistryConfigRequest {
 impl RegistryConfig {
     /// Every provider but `noop` needs a server address, a username and a password.
     pub fn from_request(req: RegistryConfigRequest, stored: &Self) -> Result<Self, ApiError> {
+        let server_address = req.server_address.unwrap_or_default().trim().to_owned();
+        let username = req.username.unwrap_or_default();
+        let same = server_address == stored.server_address && username == stored.username;
         let config = Self {
             provider: req.provider,
-            server_address: req.server_address.unwrap_or_default().trim().to_owned(),
-            username: req.username.unwrap_or_default(),
+            password: merge_secret("password", req.password, &stored.password, same)?,
+            server_address,
+            username,
             email: req.email.unwrap_or_default(),
-            password: merge_secret(req.password, &stored.password),
         };
         if config.provider != RegistryProvider::Noop {
             required("serverAddress", &config.server_address)?;
@@ -112,7 +115,7 @@ impl DirectoryServerConfig {
             .map_err(|line| ApiError::bad_request(format!("allowlist: {line}")))?;
         let config = Self {
             enabled: req.enabled,
-            secret: merge_secret(req.secret, &stored.secret),
+            secret: merge_secret("secret", req.secret, &stored.secret, true)?,
             allowlist,
         };
         if config.enabled {
@@ -190,15 +193,23 @@ pub struct ExternalLdapConfigRequest {
 impl ExternalLdapConfig {
     /// Any provider but `noop` needs an ldap(s) URL, a base DN and a username field.
     pub fn from_request(req: ExternalLdapConfigRequest, stored: &Self) -> Result<Self, ApiError> {
+        let url = req.url.unwrap_or_default().trim().to_owned();
+        let bind_dn = req.bind_dn.unwrap_or_default();
+        let same = url == stored.url && bind_dn == stored.bind_dn;
         let config = Self {
             provider: req.provider,
-            url: req.url.unwrap_or_default().trim().to_owned(),
+            bind_password: merge_secret(
+                "bindPassword",
+                req.bind_password,
+                &stored.bind_password,
+                same,
+            )?,
+            url,
             base_dn: req.base_dn.unwrap_or_default(),
             username_field: req.username_field.unwrap_or_default(),
             filter: req.filter.unwrap_or_default(),
             group_base_dn: req.group_base_dn.unwrap_or_default(),
-            bind_dn: req.bind_dn.unwrap_or_default(),
-            bind_password: merge_secret(req.bind_password, &stored.bind_password),
+            bind_dn,
         };
         if config.provider != LdapProvider::Noop {
             let host = config

@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::SqliteExecutor;
 
+use crate::error::ApiError;
 use crate::store;
 
 pub trait Setting: Serialize + DeserializeOwned + Default {
@@ -47,12 +48,24 @@ pub fn mask(secret: &str) -> String {
     }
 }
 
-/// A secret sent in a POST: the placeholder keeps the stored value; absent means none.
-pub fn merge_secret(sent: Option<String>, stored: &str) -> String {
+/// A secret sent in a POST: the placeholder keeps the stored value; absent means none. The
+/// placeholder is refused when the endpoint the secret is for changed: a hidden secret must
+/// never be sent to a server that the admin did not type it for.
+pub fn merge_secret(
+    field: &str,
+    sent: Option<String>,
+    stored: &str,
+    same_endpoint: bool,
+) -> Result<String, ApiError> {
     match sent {
-        Some(secret) if secret == SECRET_PLACEHOLDER => stored.to_owned(),
-        Some(secret) => secret,
-        None => String::new(),
+        Some(secret) if secret == SECRET_PLACEHOLDER && !stored.is_empty() && !same_endpoint => {
+            Err(ApiError::bad_request(format!(
+                "{field} must be sent again for a new server or account"
+            )))
+        }
+        Some(secret) if secret == SECRET_PLACEHOLDER => Ok(stored.to_owned()),
+        Some(secret) => Ok(secret),
+        None => Ok(String::new()),
     }
 }
 
@@ -65,9 +78,20 @@ mod tests {
     fn the_placeholder_keeps_a_stored_secret() {
         assert_eq!(mask(""), "");
         assert_eq!(mask("hunter2"), SECRET_PLACEHOLDER);
-        assert_eq!(merge_secret(Some(SECRET_PLACEHOLDER.into()), "old"), "old");
-        assert_eq!(merge_secret(Some("new".into()), "old"), "new");
-        assert_eq!(merge_secret(None, "old"), "");
+        let placeholder = || Some(SECRET_PLACEHOLDER.to_owned());
+        assert_eq!(
+            merge_secret("p", placeholder(), "old", true).unwrap(),
+            "old"
+        );
+        assert!(
+            merge_secret("p", placeholder(), "old", false).is_err(),
+            "a new server"
+        );
+        assert_eq!(
+            merge_secret("p", Some("new".into()), "old", false).unwrap(),
+            "new"
+        );
+        assert_eq!(merge_secret("p", None, "old", true).unwrap(), "");
     }
 
     #[tokio::test]

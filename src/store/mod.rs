@@ -41,6 +41,20 @@ pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
     Ok(pool)
 }
 
+/// An existing database as it is: not created, not migrated (for the backup command, which must
+/// not turn a mistyped path into an empty database, nor migrate a running server's).
+pub async fn open_existing(url: &str) -> anyhow::Result<SqlitePool> {
+    let options = SqliteConnectOptions::from_str(url)
+        .with_context(|| format!("bad database URL {url}"))?
+        .create_if_missing(false)
+        .busy_timeout(Duration::from_secs(10));
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot open the database {url}"))
+}
+
 /// A consistent copy of the live database at `path` (which must not exist), taken with
 /// `VACUUM INTO` while the server keeps running, and flushed to disk.
 pub async fn backup(pool: &SqlitePool, path: &std::path::Path) -> anyhow::Result<()> {

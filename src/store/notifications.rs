@@ -33,7 +33,9 @@ pub async fn insert(
     .await
 }
 
-/// Creates the alert's notification or refreshes it in place (unacknowledged again).
+/// Raises an alert: creates its notification, or refreshes it in place (unacknowledged again)
+/// when it was cleared or its message changed. Raising a raised alert again changes nothing, so
+/// a periodic check does not undo an admin's acknowledgement.
 pub async fn upsert_alert(
     db: impl SqliteExecutor<'_>,
     alert_id: &str,
@@ -42,9 +44,11 @@ pub async fn upsert_alert(
     now: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO notifications (alert_id, title, message, creation_time) VALUES (?, ?, ?, ?) \
+        "INSERT INTO notifications (alert_id, alert_raised, title, message, creation_time) \
+         VALUES (?, 1, ?, ?, ?) \
          ON CONFLICT (alert_id) DO UPDATE SET title = excluded.title, message = excluded.message, \
-         creation_time = excluded.creation_time, acknowledged = 0",
+         creation_time = excluded.creation_time, acknowledged = 0, alert_raised = 1 \
+         WHERE alert_raised = 0 OR message != excluded.message",
     )
     .bind(alert_id)
     .bind(title)
@@ -55,9 +59,9 @@ pub async fn upsert_alert(
     .map(drop)
 }
 
-/// Clears an alert by acknowledging its notification, if there is one.
+/// Clears an alert: its notification, if there is one, is acknowledged.
 pub async fn acknowledge_alert(db: impl SqliteExecutor<'_>, alert_id: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE notifications SET acknowledged = 1 WHERE alert_id = ?")
+    sqlx::query("UPDATE notifications SET acknowledged = 1, alert_raised = 0 WHERE alert_id = ?")
         .bind(alert_id)
         .execute(db)
         .await

@@ -36,6 +36,7 @@ pub struct TokenWithUser {
     pub token_id: String,
     pub token_hash: Vec<u8>,
     pub token_client_id: String,
+    pub token_expires: i64,
     pub token_scope: Json<Scope>,
     #[sqlx(flatten)]
     pub user: UserRow,
@@ -67,6 +68,7 @@ pub async fn find_with_user(
 ) -> sqlx::Result<Option<TokenWithUser>> {
     sqlx::query_as(
         "SELECT t.id AS token_id, t.hash AS token_hash, t.client_id AS token_client_id, \
+                t.expires AS token_expires, \
                 t.scope AS token_scope, u.id, u.username, u.email, u.fallback_email, \
                 u.display_name, u.role, u.active, u.source, u.invite_accepted, u.creation_time, \
                 u.totp_enabled, u.avatar \
@@ -76,6 +78,18 @@ pub async fn find_with_user(
     .bind(hash)
     .bind(now_ms)
     .fetch_optional(db)
+    .await
+}
+
+/// Whether the token still works: it exists, has not expired, and its user is active.
+pub async fn is_live(db: impl SqliteExecutor<'_>, id: &str, now_ms: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.id = ? AND t.expires > ? AND u.active = 1)",
+    )
+    .bind(id)
+    .bind(now_ms)
+    .fetch_one(db)
     .await
 }
 

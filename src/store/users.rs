@@ -282,17 +282,29 @@ pub async fn use_totp_step(db: impl SqliteExecutor<'_>, id: &str, step: i64) -> 
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn set_totp_enabled(
+/// Turns 2FA on, if `secret` is still the user's secret; false otherwise.
+pub async fn enable_totp(
     db: impl SqliteExecutor<'_>,
     id: &str,
-    enabled: bool,
-) -> sqlx::Result<()> {
-    let query = if enabled {
-        "UPDATE users SET totp_enabled = 1 WHERE id = ?"
-    } else {
-        "UPDATE users SET totp_enabled = 0, totp_secret = NULL, totp_last_step = NULL WHERE id = ?"
-    };
-    sqlx::query(query).bind(id).execute(db).await.map(drop)
+    secret: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE users SET totp_enabled = 1 WHERE id = ? AND totp_secret = ?")
+        .bind(id)
+        .bind(secret)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Turns 2FA off and forgets the secret.
+pub async fn disable_totp(db: impl SqliteExecutor<'_>, id: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET totp_enabled = 0, totp_secret = NULL, totp_last_step = NULL WHERE id = ?",
+    )
+    .bind(id)
+    .execute(db)
+    .await
+    .map(drop)
 }
 
 /// All users, by username, for the operator's listing.
@@ -447,7 +459,11 @@ pub(crate) mod tests {
         assert!(!use_totp_step(&db, "uid-1", 100).await.unwrap(), "replay");
         assert!(!use_totp_step(&db, "uid-1", 99).await.unwrap(), "older");
         assert!(use_totp_step(&db, "uid-1", 101).await.unwrap());
-        set_totp_enabled(&db, "uid-1", true).await.unwrap();
+        assert!(
+            !enable_totp(&db, "uid-1", "STALE").await.unwrap(),
+            "another secret"
+        );
+        assert!(enable_totp(&db, "uid-1", "SECRET").await.unwrap());
         assert!(
             !set_totp_secret(&db, "uid-1", "OTHER").await.unwrap(),
             "enabled: kept"
@@ -457,7 +473,7 @@ pub(crate) mod tests {
             (totp.totp_secret.as_deref(), totp.totp_enabled),
             (Some("SECRET"), true)
         );
-        set_totp_enabled(&db, "uid-1", false).await.unwrap();
+        disable_totp(&db, "uid-1").await.unwrap();
         let off = super::totp(&db, "uid-1").await.unwrap().unwrap();
         assert_eq!(
             (off.totp_secret, off.totp_enabled, off.totp_last_step),

@@ -11,8 +11,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 use tokio::sync::broadcast;
 
-/// Longer messages are cut, so one record cannot take unbounded memory in the live fan-out.
-const MAX_MESSAGE_CHARS: usize = 16 * 1024;
+/// Longer messages are cut (in escaped bytes), so one record cannot take unbounded memory in
+/// the live fan-out, and a record always fits in one read of a follower.
+const MAX_MESSAGE_BYTES: usize = 16 * 1024;
 /// Live lines a follower may fall behind by before it catches up from the file.
 pub const LIVE_CAPACITY: usize = 1024;
 
@@ -39,7 +40,11 @@ pub fn record_json(task_id: i64, micros: i64, message: &str) -> String {
 /// Escapes `\`, newlines and control characters (tabs stay).
 pub fn escape(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
-    for c in message.chars().take(MAX_MESSAGE_CHARS) {
+    for c in message.chars() {
+        if out.len() >= MAX_MESSAGE_BYTES {
+            out.push('…');
+            break;
+        }
         match c {
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
@@ -140,32 +145,42 @@ impl TaskLog {
     }
 }
 
-/// The last `lines` lines of a file (all of them for `None`), read from the end.
-pub fn tail(path: &Path, lines: Option<usize>) -> std::io::Result<Vec<String>> {
+/// Where the last `lines` complete lines of a file begin (0 for `None`: all of them), found by
+/// reading backwards a block at a time without keeping what was read.
+pub fn tail_offset(path: &Path, lines: Option<usize>) -> std::io::Result<u64> {
     let mut file = File::open(path)?;
-    let Some(wanted) = lines else {
-        let mut text = String::new();
-        file.read_to_string(&mut text)?;
-        return Ok(text.lines().map(str::to_owned).collect());
-    };
+    let Some(wanted) = lines else { return Ok(0) };
     let mut end = file.seek(SeekFrom::End(0))?;
-    let mut buffer = Vec::new();
-    // Read backwards in blocks until the block holds `wanted` complete lines.
-    while end > 0 && bytecount_newlines(&buffer) <= wanted {
+    let mut block = vec![0u8; 64 * 1024];
+    // The newline ending the last complete line is where counting starts; lines are counted by
+    // the newlines before them.
+    let mut last_complete: Option<u64> = None;
+    let mut seen = 0;
+    while end > 0 {
         let start = end.saturating_sub(64 * 1024);
-        let mut block = vec![0; usize::try_from(end - start).unwrap_or_default()];
+        let len = usize::try_from(end - start).unwrap_or_default();
         file.seek(SeekFrom::Start(start))?;
-        file.read_exact(&mut block)?;
-        block.extend_from_slice(&buffer);
-        buffer = block;
+        file.read_exact(&mut block[..len])?;
+        for (i, byte) in block[..len].iter().enumerate().rev() {
+            if *byte != b'\n' {
+                continue;
+            }
+            let after = start + u64::try_from(i).unwrap_or_default() + 1;
+            if last_complete.is_none() {
+                last_complete = Some(after);
+                if wanted == 0 {
+                    return Ok(after);
+                }
+                continue;
+            }
+            seen += 1;
+            if seen == wanted {
+                return Ok(after);
+            }
+        }
         end = start;
     }
-    let text = String::from_utf8_lossy(&buffer);
-    let all: Vec<&str> = text.lines().collect();
-    Ok(all[all.len().saturating_sub(wanted)..]
-        .iter()
-        .map(|line| (*line).to_owned())
-        .collect())
+    Ok(0)
 }
 
 /// The complete lines from byte `offset`, at most about `max_bytes` of them; answers the lines,
@@ -181,11 +196,13 @@ pub fn read_from(
     file.take(u64::try_from(max_bytes).unwrap_or(u64::MAX))
         .read_to_end(&mut buffer)?;
     let at_end = buffer.len() < max_bytes;
-    // A line still being written (no newline yet) is left for the next read.
-    let complete = buffer
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map_or(0, |i| i + 1);
+    // A line still being written (no newline yet) is left for the next read; a full read
+    // without any newline (a file not written by boxd) is taken whole, so reading always moves on.
+    let complete = match buffer.iter().rposition(|b| *b == b'\n') {
+        Some(last) => last + 1,
+        None if !at_end => buffer.len(),
+        None => 0,
+    };
     let text = String::from_utf8_lossy(&buffer[..complete]);
     let lines = text.lines().map(str::to_owned).collect();
     Ok((
@@ -195,13 +212,16 @@ pub fn read_from(
     ))
 }
 
-fn bytecount_newlines(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|b| **b == b'\n').count()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read_last(path: &Path, lines: Option<usize>) -> std::io::Result<Vec<String>> {
+        let offset = tail_offset(path, lines)?;
+        let (lines, _, at_end) = read_from(path, offset, 1 << 20)?;
+        assert!(at_end);
+        Ok(lines)
+    }
 
     #[test]
     fn escaping_round_trips_and_keeps_records_on_one_line() {
@@ -230,7 +250,7 @@ mod tests {
             log.write(&format!("line {n}"));
         }
         log.write("evil\n2020-01-01T00:00:00.000000Z injected");
-        let all = tail(&path(dir.path(), 7), None).unwrap();
+        let all = read_last(&path(dir.path(), 7), None).unwrap();
         assert_eq!(all.len(), 301, "the injected newline made no record");
         let ids: Vec<i64> = all.iter().map(|line| parse(line).0).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids rise strictly");
@@ -242,14 +262,17 @@ mod tests {
             data,
             json!({"realtimeTimestamp": ids[0], "message": "line 0", "source": "7"})
         );
-        let last = tail(&path(dir.path(), 7), Some(2)).unwrap();
+        let last = read_last(&path(dir.path(), 7), Some(2)).unwrap();
         assert_eq!(parse(&last[0]).1, "line 299");
         assert_eq!(
             unescape(parse(&last[1]).1),
             "evil\n2020-01-01T00:00:00.000000Z injected"
         );
-        assert!(tail(&path(dir.path(), 7), Some(0)).unwrap().is_empty());
-        assert_eq!(tail(&path(dir.path(), 7), Some(1000)).unwrap().len(), 301);
+        assert!(read_last(&path(dir.path(), 7), Some(0)).unwrap().is_empty());
+        assert_eq!(
+            read_last(&path(dir.path(), 7), Some(1000)).unwrap().len(),
+            301
+        );
         assert_eq!(parse("garbage"), (0, ""));
     }
 }

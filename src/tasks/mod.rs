@@ -3,22 +3,21 @@
 //! else: the row's life cycle, the log file, the live fan-out, time limits, cancellation, and the
 //! rule of one task per type at a time.
 
+mod command;
 pub mod log;
 pub mod stream;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use futures_util::FutureExt;
 use serde_json::{Value, json};
 use sqlx::SqlitePool;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::sync::{Mutex, Semaphore, broadcast};
+use tokio::sync::{Semaphore, broadcast};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -37,18 +36,18 @@ pub trait Job: Send + 'static {
     fn args(&self) -> Value {
         json!({})
     }
-    /// Runs the job; the value becomes the task's `result`. Dropping the future must leave
-    /// nothing behind: the runner drops it on stop, time-out and shutdown.
+    /// Runs the job; the value becomes the task's `result`. Stop, time-out and shutdown drop
+    /// the future at its next await, so whatever it creates must clean up on drop (guards,
+    /// [`TaskContext::run_command`] kills its process group).
     fn run(self, ctx: TaskContext) -> impl Future<Output = anyhow::Result<Value>> + Send;
 }
 
-/// What a running job may do: report progress, log lines, notice it is being stopped.
+/// What a running job may do: report progress, log lines, run commands.
 #[derive(Clone)]
 pub struct TaskContext {
     id: i64,
     db: SqlitePool,
     log: Arc<TaskLog>,
-    cancel: CancellationToken,
 }
 
 impl TaskContext {
@@ -67,52 +66,30 @@ impl TaskContext {
     pub fn log(&self, line: &str) {
         self.log.write(line);
     }
-
-    /// Cancelled when the task is stopped or the server shuts down.
-    pub fn cancellation(&self) -> &CancellationToken {
-        &self.cancel
-    }
-
-    /// Runs an operator's shell command with `env`, its output lines going to the task log;
-    /// a non-zero exit is an error. Stopping the task kills the command.
-    pub async fn run_command(&self, command: &str, env: &[(&str, &str)]) -> anyhow::Result<()> {
-        let mut child = tokio::process::Command::new("sh")
-            .arg("-c")
-            .arg(command)
-            .envs(env.iter().copied())
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("cannot start {command:?}"))?;
-        let stdout = child.stdout.take().map(|out| BufReader::new(out).lines());
-        let stderr = child.stderr.take().map(|err| BufReader::new(err).lines());
-        let (mut stdout, mut stderr) = (stdout.context("no stdout")?, stderr.context("no stderr")?);
-        let (mut out_open, mut err_open) = (true, true);
-        while out_open || err_open {
-            tokio::select! {
-                line = stdout.next_line(), if out_open => match line? {
-                    Some(line) => self.log(&line),
-                    None => out_open = false,
-                },
-                line = stderr.next_line(), if err_open => match line? {
-                    Some(line) => self.log(&line),
-                    None => err_open = false,
-                },
-            }
-        }
-        let status = child.wait().await?;
-        anyhow::ensure!(status.success(), "{command:?} failed: {status}");
-        Ok(())
-    }
 }
 
 /// A task that is pending or running in this process.
 struct Live {
-    task_type: &'static str,
     cancel: CancellationToken,
     log: Arc<TaskLog>,
+}
+
+/// The claim on a task type while its task is unfinished; dropping it frees the type.
+struct TypeClaim {
+    inner: Arc<Inner>,
+    task_type: &'static str,
+}
+
+impl Drop for TypeClaim {
+    fn drop(&mut self) {
+        lock(&self.inner.claimed).remove(self.task_type);
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[derive(Clone)]
@@ -123,7 +100,9 @@ pub struct TaskRunner {
 struct Inner {
     db: SqlitePool,
     logs_dir: PathBuf,
-    live: Mutex<HashMap<i64, Live>>,
+    live: std::sync::Mutex<HashMap<i64, Live>>,
+    /// Types with an unfinished task: one at a time per type.
+    claimed: std::sync::Mutex<HashSet<&'static str>>,
     /// Bounds how many tasks run at once; the rest wait as `pending`.
     slots: Semaphore,
     tracker: TaskTracker,
@@ -166,7 +145,8 @@ impl TaskRunner {
             inner: Arc::new(Inner {
                 db,
                 logs_dir,
-                live: Mutex::default(),
+                live: std::sync::Mutex::default(),
+                claimed: std::sync::Mutex::default(),
                 slots: Semaphore::new(max_running.max(1)),
                 tracker: TaskTracker::new(),
                 shutdown,
@@ -182,37 +162,47 @@ impl TaskRunner {
     pub async fn start<J: Job>(&self, job: J) -> Result<i64, ApiError> {
         let inner = &self.inner;
         let task_type = job.task_type();
-        let mut live = inner.live.lock().await;
-        if live.values().any(|task| task.task_type == task_type) {
+        if !lock(&inner.claimed).insert(task_type) {
             return Err(ApiError::conflict(format!(
                 "A {task_type} task is already running"
             )));
         }
+        let claim = TypeClaim {
+            inner: inner.clone(),
+            task_type,
+        };
         if inner.shutdown.is_cancelled() {
             return Err(ApiError::conflict("The server is shutting down"));
         }
         let id = store::tasks::insert(&inner.db, task_type, &job.args(), &now_iso()).await?;
-        let log = Arc::new(TaskLog::create(&inner.logs_dir, id).map_err(anyhow::Error::from)?);
+        let log = match TaskLog::create(&inner.logs_dir, id) {
+            Ok(log) => Arc::new(log),
+            Err(err) => {
+                let error = json!({ "message": "The task log cannot be created" });
+                store::tasks::finish(&inner.db, id, None, Some(&error), &now_iso()).await?;
+                return Err(anyhow::Error::from(err)
+                    .context("cannot create a task log")
+                    .into());
+            }
+        };
         let cancel = inner.shutdown.child_token();
-        live.insert(
+        lock(&inner.live).insert(
             id,
             Live {
-                task_type,
                 cancel: cancel.clone(),
                 log: log.clone(),
             },
         );
-        drop(live);
         tracing::info!(task.id = id, "task {id} ({task_type}) queued");
         inner
             .tracker
-            .spawn(run(inner.clone(), id, job, log, cancel));
+            .spawn(run(inner.clone(), id, job, log, cancel, claim));
         Ok(id)
     }
 
     /// Stops a pending or running task; 409 when it has ended, 404 when there is no such task.
     pub async fn stop(&self, id: i64) -> Result<(), ApiError> {
-        if let Some(task) = self.inner.live.lock().await.get(&id) {
+        if let Some(task) = lock(&self.inner.live).get(&id) {
             task.cancel.cancel();
             return Ok(());
         }
@@ -223,11 +213,8 @@ impl TaskRunner {
     }
 
     /// The live lines of a task that is still pending or running.
-    pub async fn subscribe(&self, id: i64) -> Option<broadcast::Receiver<LogLine>> {
-        self.inner
-            .live
-            .lock()
-            .await
+    pub fn subscribe(&self, id: i64) -> Option<broadcast::Receiver<LogLine>> {
+        lock(&self.inner.live)
             .get(&id)
             .map(|task| task.log.subscribe())
     }
@@ -256,6 +243,7 @@ async fn run<J: Job>(
     job: J,
     log: Arc<TaskLog>,
     cancel: CancellationToken,
+    claim: TypeClaim,
 ) {
     let task_type = job.task_type();
     let outcome = tokio::select! {
@@ -267,7 +255,8 @@ async fn run<J: Job>(
         },
     };
     finish(&inner, id, task_type, &log, outcome).await;
-    inner.live.lock().await.remove(&id);
+    lock(&inner.live).remove(&id);
+    drop(claim);
 }
 
 async fn execute<J: Job>(
@@ -285,7 +274,6 @@ async fn execute<J: Job>(
         id,
         db: inner.db.clone(),
         log,
-        cancel: cancel.clone(),
     };
     let running = AssertUnwindSafe(tokio::time::timeout(limit, job.run(ctx))).catch_unwind();
     tokio::select! {

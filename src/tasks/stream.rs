@@ -108,7 +108,7 @@ pub async fn follow(
 ) -> Result<impl Stream<Item = LogLine> + use<>, ApiError> {
     // Subscribe before reading the file: a line written in between is in both, and is skipped
     // by its id, rather than in neither.
-    let live = runner.subscribe(task_id).await;
+    let live = runner.subscribe(task_id);
     let path = log::path(runner.logs_dir(), task_id);
     let unreadable = |err: std::io::Error| {
         ApiError::FailedDependency(format!("The task log cannot be read: {err}"))
@@ -123,25 +123,60 @@ pub async fn follow(
         last: i64::MIN,
         _permit: permit,
     };
-    match start {
-        Start::After(id) => state.last = id,
-        Start::Last(None) => {}
-        Start::Last(Some(n)) => {
-            let path = state.path.clone();
-            let (lines, end) = blocking(move || {
-                let end = std::fs::metadata(&path)?.len();
-                Ok((log::tail(&path, Some(n))?, end))
-            })
-            .await
-            .map_err(unreadable)?;
-            state.backlog = lines.iter().map(|line| record(task_id, line)).collect();
-            state.offset = end;
+    let lines = match start {
+        Start::After(id) => {
+            state.last = id;
+            None
         }
-    }
-    if !state.path.exists() {
-        return Err(unreadable(std::io::ErrorKind::NotFound.into()));
-    }
+        Start::Last(lines) => lines,
+    };
+    let path = state.path.clone();
+    state.offset = blocking(move || log::tail_offset(&path, lines))
+        .await
+        .map_err(unreadable)?;
     Ok(futures_util::stream::unfold(state, next))
+}
+
+/// The task's last `lines` records (all for `None`) as a download: NDJSON records, or the
+/// stored lines; read a chunk at a time, never the whole file at once.
+pub async fn download(
+    runner: &TaskRunner,
+    task_id: i64,
+    lines: Option<usize>,
+    json: bool,
+) -> Result<impl Stream<Item = std::io::Result<axum::body::Bytes>> + use<>, ApiError> {
+    let path = log::path(runner.logs_dir(), task_id);
+    let start = path.clone();
+    let offset = blocking(move || log::tail_offset(&start, lines))
+        .await
+        .map_err(|err| ApiError::FailedDependency(format!("The task log cannot be read: {err}")))?;
+    Ok(futures_util::stream::try_unfold(
+        Some(offset),
+        move |offset| {
+            let path = path.clone();
+            async move {
+                let Some(offset) = offset else {
+                    return Ok(None);
+                };
+                let (lines, next, at_end) =
+                    blocking(move || log::read_from(&path, offset, FILE_CHUNK)).await?;
+                let mut body = String::new();
+                for line in &lines {
+                    if json {
+                        let (micros, message) = log::parse(line);
+                        body.push_str(&log::record_json(task_id, micros, &log::unescape(message)));
+                    } else {
+                        body.push_str(line);
+                    }
+                    body.push('\n');
+                }
+                Ok(Some((
+                    axum::body::Bytes::from(body),
+                    (!at_end).then_some(next),
+                )))
+            }
+        },
+    ))
 }
 
 fn record(task_id: i64, line: &str) -> LogLine {

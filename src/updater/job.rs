@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 use sqlx::SqlitePool;
 use tokio::io::AsyncWriteExt;
 
-use super::{BoxUpdateInfo, current_version, describe};
+use super::{BoxUpdateInfo, current_version};
 use crate::api::iso;
+use crate::outbound::{self, describe};
 use crate::store;
 use crate::tasks::{Job, TaskContext};
 
@@ -148,29 +149,10 @@ impl Job for UpdateJob {
 
 impl UpdateJob {
     async fn fetch_signature(&self) -> anyhow::Result<String> {
-        let mut response = self
-            .http
-            .get(&self.release.source_tarball_sig_url)
-            .send()
+        let url = &self.release.source_tarball_sig_url;
+        let body = outbound::get_capped(&self.http, url, SIGNATURE_MAX_BYTES)
             .await
-            .map_err(|err| anyhow::anyhow!("cannot download the signature: {}", describe(err)))?;
-        ensure!(
-            response.status().is_success(),
-            "cannot download the signature: HTTP {}",
-            response.status()
-        );
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|err| anyhow::anyhow!("the signature download failed: {}", describe(err)))?
-        {
-            ensure!(
-                body.len() + chunk.len() <= SIGNATURE_MAX_BYTES,
-                "the signature is larger than {SIGNATURE_MAX_BYTES} bytes"
-            );
-            body.extend_from_slice(&chunk);
-        }
+            .map_err(|why| anyhow::anyhow!("cannot download the signature: {why}"))?;
         String::from_utf8(body).context("the signature is not text")
     }
 

@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::eventlog::{self, Action, Source};
 use crate::notifications::{self, BOX_UPDATE};
 use crate::settings::{self, Setting};
-use crate::store;
+use crate::{outbound, store};
 
 /// The feed is a small JSON document.
 const FEED_MAX_BYTES: usize = 1024 * 1024;
@@ -57,6 +57,46 @@ impl Setting for CachedUpdate {
     const NAME: &'static str = "box_update";
 }
 
+/// The version the server last started with.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct StartedVersion(String);
+
+impl Setting for StartedVersion {
+    const NAME: &'static str = "started_version";
+}
+
+/// At start-up: when the version differs from the last start's, the update finished; record
+/// `cloudron.update.finish` and tell the admins.
+pub async fn note_started_version(db: &sqlx::SqlitePool) -> anyhow::Result<()> {
+    let current = env!("CARGO_PKG_VERSION");
+    let StartedVersion(last) = settings::get(db).await?;
+    if last == current {
+        return Ok(());
+    }
+    let mut tx = store::begin_write(db).await?;
+    if !last.is_empty() {
+        let data = json!({ "oldVersion": last, "newVersion": current });
+        let event = eventlog::record(
+            &mut *tx,
+            Action::CloudronUpdateFinish,
+            &Source::system("boot"),
+            data,
+        )
+        .await?;
+        let title = format!("boxd updated to v{current}");
+        notifications::notify(
+            &mut *tx,
+            Some(&event),
+            &title,
+            &format!("boxd was updated from v{last} to v{current}."),
+        )
+        .await?;
+    }
+    settings::set(&mut *tx, &StartedVersion(current.to_owned())).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The running version.
 pub fn current_version() -> Version {
     Version::parse(env!("CARGO_PKG_VERSION")).unwrap_or_else(|_| Version::new(0, 0, 0))
@@ -91,14 +131,55 @@ impl Updater {
             .connect_timeout(Duration::from_secs(5))
             .build()
             .context("cannot build the feed client")?;
+        // Redirects of a release download stay on https or on the host they started from.
+        let safe_redirects = reqwest::redirect::Policy::custom(|attempt| {
+            let first = attempt
+                .previous()
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            if attempt.previous().len() > 5 {
+                attempt.error("too many redirects")
+            } else if download_allowed(attempt.url().as_str(), &first) {
+                attempt.follow()
+            } else {
+                attempt.error("a redirect to a host that is not allowed")
+            }
+        });
         let downloads = reqwest::Client::builder()
             .user_agent(agent)
+            .redirect(safe_redirects)
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(Duration::from_secs(60))
             .build()
             .context("cannot build the download client")?;
         Ok(Self { feed, downloads })
     }
+}
+
+/// The feed is not signed, so where it sends boxd is checked: a release comes from the feed's
+/// own host, or over https from a public host (not loopback, private or link-local addresses).
+fn download_allowed(url: &str, feed: &str) -> bool {
+    let (Ok(url), Ok(feed)) = (reqwest::Url::parse(url), reqwest::Url::parse(feed)) else {
+        return false;
+    };
+    if url.host() == feed.host() && url.port_or_known_default() == feed.port_or_known_default() {
+        return true;
+    }
+    let public = match url.host() {
+        Some(url::Host::Ipv4(ip)) => {
+            !(ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified())
+        }
+        Some(url::Host::Ipv6(ip)) => {
+            !(ip.is_loopback()
+                || ip.is_unique_local()
+                || ip.is_unicast_link_local()
+                || ip.is_unspecified())
+        }
+        Some(url::Host::Domain(name)) => !name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    url.scheme() == "https" && public
 }
 
 /// Fetches the feed, caches what it offers (a release newer than this one; unstable ones only
@@ -109,18 +190,28 @@ pub async fn check(state: &AppState) -> Result<Option<BoxUpdateInfo>, ApiError> 
             "No release feed is configured: start boxd with --update-feed-url (BOXD_UPDATE_FEED_URL)".into(),
         )
     })?;
+    let shown = outbound::redact(url);
     let release = tokio::time::timeout(FEED_TIMEOUT, fetch_feed(&state.updater.feed, url))
         .await
         .map_err(|_| {
             ApiError::FailedDependency(format!(
-                "The release feed at {url} did not answer within {FEED_TIMEOUT:?}"
+                "The release feed at {shown} did not answer within {FEED_TIMEOUT:?}"
             ))
         })??;
     let version = Version::parse(&release.version).map_err(|_| {
         ApiError::FailedDependency(format!(
-            "The release feed at {url} names a version that is not SemVer"
+            "The release feed at {shown} names a version that is not SemVer"
         ))
     })?;
+    for download in [&release.source_tarball_url, &release.source_tarball_sig_url] {
+        if !download_allowed(download, url) {
+            return Err(ApiError::FailedDependency(format!(
+                "The release feed at {shown} names a download that is neither on its own host \
+                 nor an https URL of a public host: {}",
+                outbound::redact(download)
+            )));
+        }
+    }
     let offered =
         version > current_version() && (!release.unstable || state.config.update.allow_unstable);
     let release = offered.then_some(release);
@@ -156,41 +247,15 @@ pub async fn check(state: &AppState) -> Result<Option<BoxUpdateInfo>, ApiError> 
 }
 
 async fn fetch_feed(http: &reqwest::Client, url: &str) -> Result<BoxUpdateInfo, ApiError> {
+    let shown = outbound::redact(url);
     let fail = |why: String| {
-        ApiError::FailedDependency(format!("The release feed at {url} cannot be used: {why}"))
+        ApiError::FailedDependency(format!("The release feed at {shown} cannot be used: {why}"))
     };
-    let mut response = http
-        .get(url)
-        .send()
+    let body = outbound::get_capped(http, url, FEED_MAX_BYTES)
         .await
-        .map_err(|err| fail(describe(err)))?;
-    if !response.status().is_success() {
-        return Err(fail(format!("it answered HTTP {}", response.status())));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|err| fail(describe(err)))? {
-        if body.len() + chunk.len() > FEED_MAX_BYTES {
-            return Err(fail(format!(
-                "it is larger than {} KiB",
-                FEED_MAX_BYTES / 1024
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
+        .map_err(fail)?;
     serde_json::from_slice(&body)
         .map_err(|err| fail(format!("it is not a release description ({err})")))
-}
-
-/// reqwest's message and causes, without the URL it repeats.
-pub(crate) fn describe(err: reqwest::Error) -> String {
-    let err = err.without_url();
-    let mut message = err.to_string();
-    let mut source = std::error::Error::source(&err);
-    while let Some(cause) = source {
-        message = format!("{message}: {cause}");
-        source = cause.source();
-    }
-    message
 }
 
 /// Starts the `update` task for the cached release; `source` is who asked (a user, or cron).
@@ -222,4 +287,61 @@ pub async fn start_update(
     let data = json!({ "taskId": task_id.to_string(), "boxUpdateInfo": release });
     eventlog::record(&state.db, Action::CloudronUpdate, source, data).await?;
     Ok(task_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_pool;
+
+    #[test]
+    fn downloads_stay_on_the_feed_host_or_public_https() {
+        let feed = "http://127.0.0.1:8080/feed.json";
+        assert!(download_allowed("http://127.0.0.1:8080/boxd.tar.gz", feed));
+        assert!(download_allowed("https://github.com/x/boxd.tar.gz", feed));
+        for bad in [
+            "http://github.com/x",
+            "https://10.0.0.1/x",
+            "https://[::1]/x",
+            "https://169.254.169.254/x",
+            "https://localhost/x",
+            "http://127.0.0.1:9/x",
+            "file:///etc/passwd",
+        ] {
+            assert!(!download_allowed(bad, feed), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_version_at_start_records_the_finished_update() {
+        let (db, _dir) = test_pool().await;
+        note_started_version(&db).await.unwrap();
+        assert!(
+            store::eventlog::list(
+                &db,
+                None,
+                &["cloudron.update.finish"],
+                crate::api::Page::default()
+            )
+            .await
+            .unwrap()
+            .is_empty(),
+            "a first start is no update"
+        );
+        settings::set(&db, &StartedVersion("0.0.1".into()))
+            .await
+            .unwrap();
+        note_started_version(&db).await.unwrap();
+        note_started_version(&db).await.unwrap();
+        let events = store::eventlog::list(
+            &db,
+            None,
+            &["cloudron.update.finish"],
+            crate::api::Page::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].data.0["oldVersion"], "0.0.1");
+    }
 }

@@ -95,7 +95,7 @@ impl Plan for AutoUpdate {
         next_run(&pattern, zone, now)
     }
 
-    fn fired(&mut self, _: DateTime<Utc>) {}
+    fn fired(&mut self, _: DateTime<Utc>, _: DateTime<Utc>) {}
 
     async fn changed(&mut self) {
         let changed = tokio::select! {

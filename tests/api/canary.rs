@@ -46,24 +46,12 @@ impl Client {
 async fn no_password_totp_secret_or_app_password_is_ever_shown_again_or_logged() {
     let dir = tempfile::tempdir().unwrap();
     let served = Served::start(dir.path());
-    let http = client();
-    let activate =
-        json!({"username": "alice", "password": OWNER_PASSWORD, "email": "alice@example.com"});
-    let activated: Value = http
-        .post(served.url("/api/v1/provision/activate"))
-        .json(&activate)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = served.activate("alice", OWNER_PASSWORD).await;
     let mut api = Client {
-        http,
+        http: client(),
         served_base: served.base.clone(),
         seen: String::new(),
     };
-    let token = activated["token"].as_str().unwrap().to_owned();
 
     let (code, _) = api
         .call(

@@ -224,3 +224,55 @@ async fn a_failing_dns_command_fails_the_task_and_is_retried_next_time() {
         "nothing was recorded as synced"
     );
 }
+
+#[tokio::test]
+async fn odd_command_output_and_leftover_children_do_not_stall_the_task() {
+    let (_endpoint, url) = Endpoint::start("198.51.100.10").await;
+    let clock = Arc::new(ManualClock::default());
+    let command = "printf 'bytes \\377\\376 here\\n'; (sleep 61.25 &); echo done";
+    let server = TestServer::start_with(|config| {
+        config.clock = clock.clone();
+        config.ipv4_detect_url = url;
+        config.dyndns_command = Some(command.into());
+    })
+    .await;
+    let owner = server.owner_token().await;
+    server
+        .post(
+            "/api/v1/network/dynamic_dns",
+            &owner,
+            json!({"enabled": true}),
+        )
+        .await;
+    let started = std::time::Instant::now();
+
+    clock.advance(TimeDelta::seconds(601));
+    let tasks = wait_for_tasks(&server, &owner, 1).await;
+
+    assert_eq!(tasks[0]["success"], true, "{}", tasks[0]);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the background child did not hold the task"
+    );
+    let id = tasks[0]["id"].as_str().unwrap();
+    let response = server
+        .http
+        .get(server.url(&format!("/api/v1/tasks/{id}/logs?lines=-1")))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
+    let log = response.text().await.unwrap();
+    assert!(
+        log.contains("bytes \u{fffd}\u{fffd} here") && log.contains("done"),
+        "{log}"
+    );
+    let leftover = std::process::Command::new("pgrep")
+        .args(["-f", "sleep 61.25"])
+        .output()
+        .unwrap();
+    assert!(
+        leftover.stdout.is_empty(),
+        "the command's process group was killed"
+    );
+}

@@ -476,7 +476,7 @@ async fn generic_detection_answers_or_fails_clearly_and_quickly() {
         (
             "/huge",
             StatusCode::FAILED_DEPENDENCY,
-            "the answer is longer than 4096 bytes",
+            "the answer is larger than 4096 bytes",
         ),
         (
             "/slow",

@@ -465,6 +465,24 @@ async fn stored_secrets_never_come_back_and_the_placeholder_keeps_them() {
             "{path}: the stored secret was lost"
         );
     }
+    // The placeholder never carries a hidden secret to a server the admin did not type it for.
+    let moved = json!({"provider": "dockerhub", "serverAddress": "evil.example.com", "username": "me", "password": "********"});
+    let (code, body) = server
+        .post("/api/v1/docker/registry_config", &owner, moved)
+        .await;
+    assert_eq!(
+        (code, error_message(code, &body).as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            "password must be sent again for a new server or account"
+        )
+    );
+    let moved = json!({"provider": "other", "url": "ldaps://evil.example.com", "baseDn": "dc=x", "usernameField": "uid", "bindDn": "cn=boxd", "bindPassword": "********"});
+    let (code, _) = server
+        .post("/api/v1/external_ldap/config", &owner, moved)
+        .await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+
     let (_, events) = server.get("/api/v1/eventlog?per_page=1000", &owner).await;
     for secret in ["CanaryRegistry1", "CanaryBind2", "CanaryDirectory3"] {
         assert!(!events.to_string().contains(secret));

@@ -31,17 +31,7 @@ async fn serve_answers_and_exits_zero_on_sigterm_without_logging_tokens() {
         .await
         .unwrap();
     assert_eq!(status.status(), StatusCode::OK);
-    let body = json!({"username": "alice", "password": "password123", "email": "a@example.com"});
-    let activated: Value = http
-        .post(served.url("/api/v1/provision/activate"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = activated["token"].as_str().unwrap();
+    let token = served.activate("alice", "password123").await;
     let by_query = http
         .get(served.url(&format!("/api/v1/tokens?access_token={token}")))
         .send()
@@ -50,7 +40,7 @@ async fn serve_answers_and_exits_zero_on_sigterm_without_logging_tokens() {
     assert_eq!(by_query.status(), StatusCode::OK);
     let by_header = http
         .get(served.url("/api/v1/eventlog"))
-        .bearer_auth(token)
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap();
@@ -71,7 +61,7 @@ async fn serve_answers_and_exits_zero_on_sigterm_without_logging_tokens() {
         "requests are logged by route:\n{log}"
     );
     assert!(!log.contains("SECRETCANARY42"), "a token reached the log");
-    assert!(!log.contains(token), "a token reached the log");
+    assert!(!log.contains(&token), "a token reached the log");
     assert!(!log.contains("password123"), "a password reached the log");
 }
 
@@ -245,17 +235,7 @@ async fn huge_uploads_are_cut_off_without_growing_memory() {
     let dir = tempfile::tempdir().unwrap();
     let served = Served::start(dir.path());
     let http = client();
-    let body = json!({"username": "alice", "password": "password123", "email": "a@example.com"});
-    let activated: Value = http
-        .post(served.url("/api/v1/provision/activate"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = activated["token"].as_str().unwrap().to_owned();
+    let token = served.activate("alice", "password123").await;
     let before = peak_rss_kib(served.pid());
 
     // Eight concurrent 64 MiB uploads, generated lazily so the client holds almost nothing.
@@ -307,17 +287,7 @@ async fn sigterm_ends_open_log_streams_and_the_process_within_ten_seconds() {
     ];
     let served = Served::start_with_args(dir.path(), &args);
     let http = client();
-    let body = json!({"username": "alice", "password": "password123", "email": "a@example.com"});
-    let activated: Value = http
-        .post(served.url("/api/v1/provision/activate"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = activated["token"].as_str().unwrap().to_owned();
+    let token = served.activate("alice", "password123").await;
     let enable = http
         .post(served.url("/api/v1/network/dynamic_dns"))
         .bearer_auth(&token)

@@ -290,6 +290,20 @@ impl Served {
         format!("{}{path}", self.base)
     }
 
+    /// Activates the owner `username`; returns the owner's token.
+    pub async fn activate(&self, username: &str, password: &str) -> String {
+        let body = json!({"username": username, "password": password, "email": format!("{username}@example.com")});
+        let response = client()
+            .post(self.url("/api/v1/provision/activate"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let activated: Value = response.json().await.unwrap();
+        activated["token"].as_str().unwrap().to_owned()
+    }
+
     /// SIGTERM, then the exit status within 10 s.
     pub fn terminate(mut self) -> (std::process::ExitStatus, Duration, String) {
         let started = Instant::now();

@@ -182,3 +182,37 @@ async fn unknown_users_take_as_long_as_known_ones() {
         "unknown {unknown:?} vs known {known:?}: a timing oracle"
     );
 }
+
+#[tokio::test]
+async fn parallel_guesses_cannot_outrun_the_limit() {
+    let (server, _clock) = start().await;
+    server.owner_token().await;
+
+    let guesses = (0..30).map(|_| login_from(&server, [127, 0, 0, 1], "alice", "wrong password"));
+    let results = futures_util::future::join_all(guesses).await;
+
+    let checked = results
+        .iter()
+        .filter(|(code, _)| *code == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = results
+        .iter()
+        .filter(|(code, _)| *code == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(
+        (checked, refused),
+        (10, 20),
+        "attempts count when they begin, not when they fail"
+    );
+}
+
+#[tokio::test]
+async fn an_overlong_username_is_refused_before_anything_else() {
+    let server = TestServer::start().await;
+    let body = json!({"username": "a".repeat(300), "password": "x"});
+    let (code, answer) = server.post("/api/v1/auth/login", "", body).await;
+    assert_eq!(
+        (code, error_message(code, &answer).as_str()),
+        (StatusCode::BAD_REQUEST, "username is too long")
+    );
+}

@@ -207,3 +207,42 @@ async fn last_used_survives_a_restart() {
         .unwrap();
     assert!(stored.is_some(), "flushed at shutdown");
 }
+
+#[tokio::test]
+async fn an_api_token_cannot_make_a_token_that_outlives_it() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let hour = chrono::Utc::now().timestamp_millis() + 3_600_000;
+    let short = server
+        .create_token(&owner, json!({"name": "short", "expiresAt": hour}))
+        .await;
+
+    let (code, created) = server
+        .post("/api/v1/tokens", &short, json!({"name": "child"}))
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(
+        created["expires"], hour,
+        "the default is cut to the creator's expiry"
+    );
+    let (code, body) = server
+        .post(
+            "/api/v1/tokens",
+            &short,
+            json!({"name": "longer", "expiresAt": hour + 1}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    assert_eq!(
+        error_message(code, &body),
+        "A token cannot create a token that outlives it"
+    );
+
+    let (_, from_session) = server
+        .post("/api/v1/tokens", &owner, json!({"name": "year"}))
+        .await;
+    assert!(
+        from_session["expires"].as_i64().unwrap() > hour + 300 * 24 * 3_600_000,
+        "a login session may"
+    );
+}

@@ -269,7 +269,7 @@ async fn a_bad_feed_is_a_clear_error_and_caches_nothing() {
 
     for (path, expected) in [
         ("/garbage", "it is not a release description"),
-        ("/huge", "it is larger than 1024 KiB"),
+        ("/huge", "the answer is larger than 1048576 bytes"),
         ("/elsewhere", "the feed redirects to another host"),
         ("/missing", "it answered HTTP 404 Not Found"),
     ] {
@@ -288,6 +288,15 @@ async fn a_bad_feed_is_a_clear_error_and_caches_nothing() {
         let (_, cached) = server.get("/api/v1/updater/updates", &owner).await;
         assert_eq!(cached, json!({"updates": {}}), "{path}: nothing cached");
     }
+    *s.releases.feed.lock().unwrap() = json!({"version": "0.2.0", "sourceTarballUrl": "http://10.0.0.1/boxd.tar.gz", "sourceTarballSigUrl": format!("{}/release.tar.gz.minisig", s.base)});
+    let (code, body) = check(&s).await;
+    assert_eq!(
+        code,
+        StatusCode::FAILED_DEPENDENCY,
+        "a private host the feed is not on"
+    );
+    assert!(error_message(code, &body).contains("neither on its own host"));
+
     let unreachable = TestServer::start_with(|config| {
         config.update.feed_url = Some("http://127.0.0.1:9/feed.json".into())
     })
@@ -859,4 +868,15 @@ async fn a_backup_is_consistent_while_the_server_keeps_writing() {
         "an existing file is never overwritten"
     );
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let missing = tokio::process::Command::new(env!("CARGO_BIN_EXE_boxd"))
+        .args(["backup", "--data-dir", "/nonexistent/boxd", "--out"])
+        .arg(out.path().join("none.sqlite"))
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        !missing.status.success(),
+        "a mistyped data dir is not backed up as an empty database"
+    );
+    assert!(!out.path().join("none.sqlite").exists());
 }

@@ -575,3 +575,66 @@ async fn lists_search_filter_and_page() {
         assert_eq!(code, StatusCode::BAD_REQUEST, "{query}");
     }
 }
+
+#[tokio::test]
+async fn user_managers_give_only_the_user_role_and_credentials_need_a_higher_role() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let (_, manager) = server.add_user(&owner, "carol", "usermanager").await;
+    let (dave, admin) = server.add_user(&owner, "dave", "admin").await;
+    let (erin, _) = server.add_user(&owner, "erin", "admin").await;
+    let (bob, _) = server.add_user(&owner, "bob", "user").await;
+
+    let (code, body) = server
+        .post("/api/v1/users", &manager, user_body("frank", "usermanager"))
+        .await;
+    assert_eq!(
+        (code, error_message(code, &body).as_str()),
+        (
+            StatusCode::FORBIDDEN,
+            "User managers can only give the user role"
+        )
+    );
+    let (code, _) = server
+        .put(
+            &format!("/api/v1/users/{bob}/role"),
+            &manager,
+            json!({"role": "mailmanager"}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+
+    for path in [
+        format!("/api/v1/users/{erin}/password"),
+        format!("/api/v1/users/{erin}/twofactorauthentication_disable"),
+    ] {
+        let (code, body) = server
+            .post(&path, &admin, json!({"password": "taken over!"}))
+            .await;
+        assert_eq!(
+            code,
+            StatusCode::FORBIDDEN,
+            "an admin cannot take over a peer admin: {path}"
+        );
+        assert_eq!(
+            error_message(code, &body),
+            "Only a higher role can change this user's credentials"
+        );
+    }
+    let (code, _) = server
+        .post(
+            &format!("/api/v1/users/{bob}/password"),
+            &admin,
+            json!({"password": "new password 9"}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::NO_CONTENT);
+    let (code, _) = server
+        .post(
+            &format!("/api/v1/users/{dave}/password"),
+            &owner,
+            json!({"password": "new password 9"}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::NO_CONTENT, "the owner outranks admins");
+}

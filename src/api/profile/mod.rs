@@ -131,7 +131,9 @@ pub async fn update_profile(
             .ok_or_else(|| ApiError::bad_request("password is required to change fallbackEmail"))?;
         auth::confirm_password(&state, &caller, password).await?;
     }
-    users::update_profile(&state.db, &caller.user, &edit, None, &caller.source()).await?;
+    let mut tx = store::begin_write(&state.db).await?;
+    users::update_profile(&mut tx, &caller.user, &edit, None, &caller.source()).await?;
+    tx.commit().await?;
     Ok(Json(Empty {}))
 }
 

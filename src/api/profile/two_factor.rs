@@ -75,6 +75,8 @@ pub async fn enable_two_factor(
     if req.totp_token.trim().is_empty() {
         return Err(ApiError::bad_request("totpToken must not be empty"));
     }
+    // Wrong codes count against the caller like wrong passwords.
+    let attempt = state.throttle.begin(caller.ip, &caller.user.id)?;
     let current = store::users::totp(&state.db, &caller.user.id)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
@@ -82,6 +84,7 @@ pub async fn enable_two_factor(
     let secret = current.totp_secret.ok_or_else(invalid)?;
     // Cloudron checks the code before the enabled flag: a bad code is 412 even when enabled.
     let step = totp::check(&secret, &req.totp_token, Utc::now())?.ok_or_else(invalid)?;
+    state.throttle.succeeded(attempt);
     if current.totp_enabled {
         return Err(ApiError::conflict(
             "TwoFactor Authentication is already enabled",
@@ -91,7 +94,12 @@ pub async fn enable_two_factor(
     if !store::users::use_totp_step(&mut *tx, &caller.user.id, step).await? {
         return Err(invalid());
     }
-    store::users::set_totp_enabled(&mut *tx, &caller.user.id, true).await?;
+    // Only the secret the code was checked against is enabled; a concurrent new secret wins.
+    if !store::users::enable_totp(&mut *tx, &caller.user.id, &secret).await? {
+        return Err(ApiError::conflict(
+            "The secret changed meanwhile; scan the new QR code",
+        ));
+    }
     users::record_update(
         &mut tx,
         &caller.user,
@@ -124,7 +132,7 @@ pub async fn disable_two_factor(
 ) -> Result<StatusCode, ApiError> {
     auth::confirm_password(&state, &caller, req.password).await?;
     let mut tx = store::begin_write(&state.db).await?;
-    store::users::set_totp_enabled(&mut *tx, &caller.user.id, false).await?;
+    store::users::disable_totp(&mut *tx, &caller.user.id).await?;
     users::record_update(
         &mut tx,
         &caller.user,
