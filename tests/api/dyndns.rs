@@ -105,15 +105,8 @@ async fn an_address_change_runs_the_dns_command_once_and_no_change_runs_nothing(
         "203.0.113.1||my.example.com\n"
     );
     let id = tasks[0]["id"].as_str().unwrap();
-    let (_, log) = server
-        .get(
-            &format!("/api/v1/tasks/{id}/logs?lines=-1&format=short"),
-            &owner,
-        )
-        .await;
-    assert!(
-        log.as_str().unwrap_or_default().contains("synced") || log.to_string().contains("synced")
-    );
+    let log = server.task_log(&owner, id).await;
+    assert!(log.contains("synced"), "{log}");
 
     // Same address: the check runs (the endpoint is asked) and starts nothing. The next check,
     // with a new address, can only start after this one has ended, so counting after it proves it.
@@ -166,14 +159,7 @@ async fn without_a_command_the_change_is_recorded_and_the_log_says_so() {
 
     assert_eq!(tasks[0]["success"], true);
     let id = tasks[0]["id"].as_str().unwrap();
-    let response = server
-        .http
-        .get(server.url(&format!("/api/v1/tasks/{id}/logs?lines=-1&format=short")))
-        .bearer_auth(&owner)
-        .send()
-        .await
-        .unwrap();
-    let log = response.text().await.unwrap();
+    let log = server.task_log(&owner, id).await;
     assert!(log.contains("No DNS command is set"), "{log}");
     let (_, events) = server
         .get("/api/v1/eventlog?actions=dyndns.update", &owner)

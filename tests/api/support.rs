@@ -169,6 +169,20 @@ impl TestServer {
         self.request(Method::DELETE, path, token, None).await
     }
 
+    /// A task's whole log, as stored (`format=short`).
+    pub async fn task_log(&self, token: &str, task_id: &str) -> String {
+        let path = format!("/api/v1/tasks/{task_id}/logs?lines=-1&format=short");
+        let response = self
+            .http
+            .get(self.url(&path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.text().await.unwrap()
+    }
+
     /// Activates the owner `alice`; returns the owner's full read-write token.
     pub async fn owner_token(&self) -> String {
         let body =

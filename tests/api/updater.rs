@@ -392,17 +392,7 @@ async fn a_good_release_is_downloaded_verified_staged_and_applied() {
         format!("0.2.0 {}\n", staged_tarball.display())
     );
 
-    let response = s
-        .server
-        .http
-        .get(s.server.url(&format!(
-            "/api/v1/tasks/{task_id}/logs?lines=-1&format=short"
-        )))
-        .bearer_auth(&s.owner)
-        .send()
-        .await
-        .unwrap();
-    let log = response.text().await.unwrap();
+    let log = s.server.task_log(&s.owner, &task_id).await;
     assert!(log.contains("Database backed up to"), "{log}");
     let progress: Vec<u64> = log
         .lines()
@@ -464,17 +454,7 @@ async fn without_a_command_the_release_is_staged_and_the_log_says_how_to_apply_i
     .await;
 
     assert_eq!(task["success"], true);
-    let response = s
-        .server
-        .http
-        .get(s.server.url(&format!(
-            "/api/v1/tasks/{task_id}/logs?lines=-1&format=short"
-        )))
-        .bearer_auth(&s.owner)
-        .send()
-        .await
-        .unwrap();
-    let log = response.text().await.unwrap();
+    let log = s.server.task_log(&s.owner, task_id).await;
     assert!(
         log.contains("No update command is set") && log.contains("is staged at"),
         "{log}"
