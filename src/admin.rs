@@ -7,15 +7,13 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use sqlx::SqlitePool;
 
-use crate::api::now_ms;
-use crate::auth::{
-    self, API_TOKEN_LIFETIME_MS, CLIENT_SDK, CLIENT_WEBADMIN, Scope, TokenSpec, secrets,
-};
+use crate::auth::sessions::{self, TokenSpec};
+use crate::auth::{API_TOKEN_LIFETIME_MS, CLIENT_SDK, Scope};
+use crate::clock::now_ms;
 use crate::config::{AdminArgs, AdminCommand};
-use crate::error::ApiError;
 use crate::eventlog::Source;
 use crate::store;
-use crate::users::{self, NewOwner};
+use crate::users::{self, NewOwner, UserError};
 
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     let (_, url) = args.store.resolve()?;
@@ -55,37 +53,22 @@ async fn create_owner(
     display_name: String,
     password: String,
 ) -> anyhow::Result<()> {
-    let username = users::normalize_username(username).map_err(plain)?;
-    let email = users::normalize_email("email", email).map_err(plain)?;
-    users::validate_password(&password).map_err(plain)?;
-    let password_hash = secrets::hash_password(password).await?;
-    let owner = NewOwner {
-        username,
-        email,
-        display_name,
-        password_hash,
+    let owner = NewOwner::new(username, email, display_name, password)?;
+    let name = owner.username.clone();
+    let (user, _) = match users::create_owner(db, owner, &Source::system("sysadmin"), None).await {
+        Err(UserError::AlreadySetup) => bail!("an owner already exists"),
+        other => other?,
     };
-    let mut tx = store::begin_write(db).await?;
-    let user = match users::create_owner(&mut tx, &owner, &Source::system("sysadmin")).await {
-        Err(ApiError::Conflict(_)) => bail!("an owner already exists"),
-        other => other.map_err(plain)?,
-    };
-    tx.commit().await?;
-    println!("created the owner {} ({})", owner.username, user.id);
+    println!("created the owner {name} ({})", user.id);
     Ok(())
 }
 
 /// Sets the password and ends the user's dashboard sessions; API tokens stay valid.
 async fn reset_password(db: &SqlitePool, username: &str, password: String) -> anyhow::Result<()> {
-    users::validate_password(&password).map_err(plain)?;
     let user = store::users::find_by_username(db, username)
         .await?
         .with_context(|| format!("no user named {username}"))?;
-    let hash = secrets::hash_password(password).await?;
-    let mut tx = store::begin_write(db).await?;
-    store::users::set_password_hash(&mut *tx, &user.id, &hash).await?;
-    store::tokens::delete_for_client(&mut *tx, &user.id, CLIENT_WEBADMIN, None).await?;
-    tx.commit().await?;
+    users::reset_password(db, &user.id, password).await?;
     println!("password of {username} changed; their login sessions were ended");
     Ok(())
 }
@@ -114,7 +97,7 @@ async fn create_token(
         scope: &scope,
         expires: now_ms() + API_TOKEN_LIFETIME_MS,
     };
-    let issued = auth::issue_token(db, &spec).await?;
+    let issued = sessions::issue_token(db, &spec).await?;
     println!("{}", issued.secret);
     Ok(())
 }
@@ -152,9 +135,4 @@ fn read_password(file: Option<&Path>) -> anyhow::Result<String> {
         bail!("the passwords differ");
     }
     Ok(password)
-}
-
-/// A validation error as a plain CLI error.
-fn plain(err: ApiError) -> anyhow::Error {
-    anyhow::anyhow!("{err}")
 }

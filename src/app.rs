@@ -1,4 +1,4 @@
-//! AppState, the router with its layers, and the serve loop with graceful shutdown.
+//! The router with its layers, and the serve loop with graceful shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,12 +11,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
-use chrono_tz::Tz;
-use serde_json::json;
-use sqlx::SqlitePool;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -27,19 +22,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::last_used::LastUsed;
-use crate::auth::throttle::Throttle;
 use crate::config::Config;
 use crate::error::{method_not_allowed_fallback, not_found_fallback, panic_response};
-use crate::eventlog::{self, Action, Source};
-use crate::network::{self, Network};
-use crate::scheduler::{Every, Scheduler};
-use crate::settings::{self, TimeZone};
-use crate::tasks::TaskRunner;
-use crate::tasks::stream::StreamLimits;
-use crate::updater::Updater;
-use crate::updater::schedule::{AutoUpdate, AutoupdatePattern};
-use crate::{api, auth, dyndns, images, openapi, store, system, telemetry, updater};
+use crate::state::AppState;
+use crate::{api, auth, jobs, network, openapi, telemetry};
 
 /// JSON bodies are small; image uploads raise this on their own routes.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -47,74 +33,6 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 /// How long stopped tasks get to wind down after SIGTERM before they are marked.
 const TASK_GRACE: Duration = Duration::from_secs(1);
-const LAST_USED_FLUSH_EVERY: Duration = Duration::from_secs(30);
-const REBOOT_CHECK_EVERY: Duration = Duration::from_secs(300);
-
-#[derive(Clone)]
-pub struct AppState {
-    pub db: SqlitePool,
-    pub config: Arc<Config>,
-    pub last_used: Arc<LastUsed>,
-    pub throttle: Arc<Throttle>,
-    pub network: Arc<Network>,
-    /// The zone schedules run in; subscribers see changes at once.
-    pub time_zone: Arc<watch::Sender<Tz>>,
-    /// For outbound calls (address detection, release feeds).
-    pub http: reqwest::Client,
-    pub tasks: TaskRunner,
-    pub log_streams: Arc<StreamLimits>,
-    pub updater: Updater,
-    /// The automatic update pattern; the schedule re-plans when it changes.
-    pub autoupdate_pattern: Arc<watch::Sender<String>>,
-    /// Cancelled on shutdown: streams end, tasks stop, background jobs end.
-    pub shutdown: CancellationToken,
-}
-
-impl AppState {
-    /// Opens the store (running migrations) and records `cloudron.start`.
-    pub async fn start(config: Config) -> anyhow::Result<Self> {
-        let db = store::connect(&config.database_url).await?;
-        let data = json!({ "version": env!("CARGO_PKG_VERSION") });
-        eventlog::record(&db, Action::CloudronStart, &Source::system("boot"), data).await?;
-        updater::note_started_version(&db).await?;
-        if !store::users::owner_exists(&db).await? {
-            tracing::warn!(
-                "boxd is not activated: POST /api/v1/provision/activate creates the owner account"
-            );
-        }
-        let network = Network::load(&db).await?;
-        let TimeZone(zone) = settings::get(&db).await?;
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("boxd/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .context("cannot build the HTTP client")?;
-        let AutoupdatePattern(pattern) = settings::get(&db).await?;
-        let shutdown = CancellationToken::new();
-        let logs_dir = config.data_dir.join("logs").join("tasks");
-        let tasks = TaskRunner::new(
-            db.clone(),
-            logs_dir,
-            config.max_running_tasks,
-            shutdown.clone(),
-        )
-        .await?;
-        Ok(Self {
-            db,
-            tasks,
-            updater: Updater::new()?,
-            autoupdate_pattern: Arc::new(watch::Sender::new(pattern)),
-            log_streams: StreamLimits::new(config.max_log_streams, config.max_log_streams_per_user),
-            throttle: Arc::new(Throttle::new(config.clock.clone())),
-            config: Arc::new(config),
-            last_used: Arc::default(),
-            network: Arc::new(network),
-            time_zone: Arc::new(watch::Sender::new(zone)),
-            http,
-            shutdown,
-        })
-    }
-}
 
 /// The routes, split into public ones and ones behind the token layer, and their OpenAPI paths.
 fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
@@ -140,7 +58,7 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
             api::profile::get_background_image_alias,
             api::profile::set_background_image_alias
         ))
-        .layer(DefaultBodyLimit::max(images::UPLOAD_BODY_LIMIT));
+        .layer(DefaultBodyLimit::max(api::uploads::UPLOAD_BODY_LIMIT));
     let (protected, protected_doc) = OpenApiRouter::new()
         .routes(routes!(
             api::app_passwords::list_app_passwords,
@@ -284,7 +202,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found_fallback)
         .method_not_allowed_fallback(method_not_allowed_fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(from_fn_with_state(state.clone(), network::layer))
+        .layer(from_fn_with_state(state.network.clone(), network::layer))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(
             TraceLayer::new_for_http()
@@ -335,7 +253,7 @@ pub async fn run(
         }
     });
 
-    let scheduler = schedule(&state);
+    let scheduler = jobs::start(&state);
     tracing::info!(listen.addr = %addr, "listening on {addr}");
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let server =
@@ -349,46 +267,8 @@ pub async fn run(
     tracing::info!("shutting down");
     scheduler.stopped().await;
     state.tasks.shut_down(TASK_GRACE).await;
-    flush_last_used(state.clone()).await;
+    jobs::flush_last_used(state.clone()).await;
     state.db.close().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// The periodic jobs: the reboot-required alert, automatic updates, the dynamic DNS check,
-/// storing tokens' last use.
-fn schedule(state: &AppState) -> Scheduler {
-    let scheduler = Scheduler::new(state.config.clock.clone(), state.shutdown.clone());
-    let for_reboot = state.clone();
-    scheduler.spawn(
-        "reboot-check",
-        Every::new(REBOOT_CHECK_EVERY).starting_now(),
-        move || system::check_reboot(for_reboot.clone()),
-    );
-    let for_updates = state.clone();
-    let plan = AutoUpdate::new(
-        state.autoupdate_pattern.subscribe(),
-        state.time_zone.subscribe(),
-    );
-    scheduler.spawn("autoupdate", plan, move || {
-        updater::schedule::run(for_updates.clone())
-    });
-    let for_dyndns = state.clone();
-    scheduler.spawn(
-        "dyndns",
-        Every::new(state.config.dyndns_interval),
-        move || dyndns::check(for_dyndns.clone()),
-    );
-    let for_tokens = state.clone();
-    scheduler.spawn("last-used", Every::new(LAST_USED_FLUSH_EVERY), move || {
-        flush_last_used(for_tokens.clone())
-    });
-    scheduler
-}
-
-/// Stores the tokens' coalesced `lastUsedAt`; also run once more at shutdown.
-async fn flush_last_used(state: AppState) {
-    if let Err(err) = state.last_used.flush(&state.db).await {
-        tracing::warn!(error = %err, "could not store token lastUsedAt: {err}");
-    }
 }

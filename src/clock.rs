@@ -1,12 +1,27 @@
-//! The time source of time-dependent policy (login throttling, schedules). Tests substitute a
-//! clock they move by hand, so they need not wait for real minutes to pass.
+//! Time: the wire format of timestamps, and the clock of time-dependent policy (login
+//! throttling, schedules, token expiry). Tests substitute a clock they move by hand, so they
+//! need not wait for real minutes to pass.
 
 use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use tokio::sync::watch;
+
+/// Cloudron's time format: ISO 8601 UTC with milliseconds, `2022-03-05T02:30:00.000Z`.
+pub fn iso(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub fn now_iso() -> String {
+    iso(Utc::now())
+}
+
+/// Epoch milliseconds, the unit of token expiry.
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
 
 pub type Sleep<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
@@ -90,6 +105,12 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_have_milliseconds_and_z() {
+        let t = DateTime::from_timestamp_millis(1_646_447_400_000).unwrap();
+        assert_eq!(iso(t), "2022-03-05T02:30:00.000Z");
+    }
 
     #[tokio::test]
     async fn a_manual_clock_wakes_sleepers_when_advanced() {

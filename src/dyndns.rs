@@ -7,11 +7,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::app::AppState;
-use crate::error::ApiError;
 use crate::eventlog::{self, Action, Source};
-use crate::network::detect;
-use crate::settings::{self, DynamicDns, Family, Ipv4Config, Ipv6Config, Setting};
+use crate::network::{Family, detect};
+use crate::settings::{self, DynamicDns, Ipv4Config, Ipv6Config, Setting};
+use crate::state::AppState;
 use crate::store;
 use crate::tasks::{Job, TaskContext};
 
@@ -33,7 +32,7 @@ pub async fn check(state: AppState) {
     }
 }
 
-async fn try_check(state: &AppState) -> Result<(), ApiError> {
+async fn try_check(state: &AppState) -> anyhow::Result<()> {
     let DynamicDns { enabled } = settings::get(&state.db).await?;
     if !enabled {
         return Ok(());
@@ -67,7 +66,8 @@ async fn try_check(state: &AppState) -> Result<(), ApiError> {
         command: state.config.dyndns_command.clone(),
         domain: state.config.domain.clone(),
     };
-    state.tasks.start(job).await.map(drop)
+    state.tasks.start(job).await?;
+    Ok(())
 }
 
 /// The `syncDyndns` task.

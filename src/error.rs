@@ -1,5 +1,15 @@
-//! `ApiError`, rendered as Cloudron's `{"status", "message"}` for every failure, and the
-//! extractors (`ApiJson`, `ApiQuery`) whose rejections take the same shape.
+//! Errors, and which to use where:
+//!
+//! - [`ApiError`] is the HTTP error: handlers, extractors and layers (`src/api/`, the token and
+//!   network layers) return it, and it renders as Cloudron's `{"status", "message"}`. The
+//!   extractors here (`ApiJson`, `ApiQuery`, `ApiPath`) reject in the same shape.
+//! - Domain code below the API returns its own error: [`Invalid`] for input that breaks a rule
+//!   (settings, IP lists, scopes, cron patterns), or the error enum of its module
+//!   (`users::UserError`, `images::ImageError`, `tasks::TaskError`, ...), made with thiserror.
+//! - Each of those maps into `ApiError` in one `From` impl in this file, so the HTTP status of
+//!   every domain failure is decided here, in one place.
+//! - Store functions return `sqlx::Error`; unexpected failures travel as `anyhow::Error` and
+//!   become a 500 without details.
 
 use std::any::Any;
 
@@ -12,6 +22,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
+
+use crate::auth::login::LoginError;
+use crate::auth::secrets::HashError;
+use crate::auth::throttle::RateLimited;
+use crate::users::UserError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -45,6 +60,118 @@ pub enum ApiError {
     },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// Input that breaks a rule; the message says which, for a human (a 400 over HTTP).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl Invalid {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(Invalid(message): Invalid) -> Self {
+        Self::BadRequest(message)
+    }
+}
+
+impl From<crate::network::detect::DetectError> for ApiError {
+    fn from(err: crate::network::detect::DetectError) -> Self {
+        Self::FailedDependency(err.0)
+    }
+}
+
+impl From<crate::tasks::TaskError> for ApiError {
+    fn from(err: crate::tasks::TaskError) -> Self {
+        use crate::tasks::TaskError;
+        match err {
+            TaskError::AlreadyRunning(_) | TaskError::ShuttingDown | TaskError::NotActive => {
+                Self::Conflict(err.to_string())
+            }
+            TaskError::NotFound => Self::NotFound("task"),
+            TaskError::TooManyStreams => Self::TooManyRequests {
+                message: err.to_string(),
+                retry_after_secs: 5,
+            },
+            TaskError::LogUnreadable(_) => Self::FailedDependency(err.to_string()),
+            TaskError::Store(err) => err.into(),
+            TaskError::Internal(err) => Self::Internal(err),
+        }
+    }
+}
+
+impl From<crate::updater::UpdateError> for ApiError {
+    fn from(err: crate::updater::UpdateError) -> Self {
+        use crate::updater::UpdateError;
+        match err {
+            UpdateError::Unavailable(message) => Self::Unprocessable(message),
+            UpdateError::Feed(message) => Self::FailedDependency(message),
+            UpdateError::Task(err) => err.into(),
+            UpdateError::Store(err) => err.into(),
+            UpdateError::Internal(err) => Self::Internal(err),
+        }
+    }
+}
+
+impl From<crate::images::ImageError> for ApiError {
+    fn from(err: crate::images::ImageError) -> Self {
+        match err {
+            crate::images::ImageError::TooLarge => Self::PayloadTooLarge(err.to_string()),
+            _ => Self::BadRequest(err.to_string()),
+        }
+    }
+}
+
+impl From<RateLimited> for ApiError {
+    fn from(limited: RateLimited) -> Self {
+        Self::TooManyRequests {
+            message: limited.message,
+            retry_after_secs: limited.retry_after_secs,
+        }
+    }
+}
+
+impl From<HashError> for ApiError {
+    fn from(err: HashError) -> Self {
+        match err {
+            HashError::Busy(limited) => limited.into(),
+            HashError::Internal(err) => Self::Internal(err),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(err: LoginError) -> Self {
+        match err {
+            LoginError::InvalidCredentials | LoginError::TotpRequired | LoginError::InvalidTotp => {
+                Self::Unauthorized(err.to_string())
+            }
+            LoginError::WrongCurrentPassword => Self::PreconditionFailed(err.to_string()),
+            LoginError::RateLimited(limited) => limited.into(),
+            LoginError::Store(err) => err.into(),
+            LoginError::Internal(err) => Self::Internal(err),
+        }
+    }
+}
+
+impl From<UserError> for ApiError {
+    fn from(err: UserError) -> Self {
+        match err {
+            UserError::Invalid(message) => Self::BadRequest(message),
+            UserError::NotFound => Self::NotFound("user"),
+            UserError::Forbidden(message) => Self::Forbidden(message),
+            UserError::Conflict(message) => Self::Conflict(message),
+            UserError::AlreadySetup => Self::Conflict(err.to_string()),
+            UserError::WrongCode => Self::PreconditionFailed(err.to_string()),
+            UserError::Login(err) => err.into(),
+            UserError::Store(err) => err.into(),
+            UserError::Internal(err) => Self::Internal(err),
+        }
+    }
 }
 
 /// The body of every error response, in Cloudron's shape.

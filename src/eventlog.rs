@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use sqlx::SqliteExecutor;
 use sqlx::types::Json;
 
-use crate::api::now_iso;
+use crate::clock::now_iso;
 use crate::store;
 use crate::store::users::UserRow;
 

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use boxd::config::{BackupArgs, Cli, Command, Config, HealthcheckArgs, ServeArgs};
-use boxd::{admin, app, store, telemetry};
+use boxd::{admin, app, state, store, telemetry};
 use clap::Parser;
 use tokio::net::TcpListener;
 
@@ -42,7 +42,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = Config::from_args(&args)?;
     telemetry::init(config.log_format);
     let listen = config.listen;
-    let state = app::AppState::start(config).await?;
+    let state = state::AppState::start(config).await?;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

@@ -3,7 +3,7 @@
 
 use sqlx::SqliteExecutor;
 
-use crate::api::now_iso;
+use crate::clock::now_iso;
 use crate::store;
 
 /// A condition the dashboard shows until it clears: `reboot`, `boxUpdate`, ...
@@ -45,7 +45,7 @@ pub async fn notify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Page;
+    use crate::store::Page;
     use crate::store::test_pool;
 
     #[tokio::test]

@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::app::AppState;
 use crate::notifications::{self, REBOOT};
+use crate::state::AppState;
 
 /// Lets the 202 reach the client before the host goes down.
 const REBOOT_DELAY: Duration = Duration::from_millis(500);

@@ -7,10 +7,11 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Page, PageQuery, now_iso};
-use crate::app::AppState;
+use super::{Page, PageQuery};
 use crate::auth::{Caller, secrets};
+use crate::clock::now_iso;
 use crate::error::{ApiError, ApiJson, ApiPath, ConflictOnUnique, ErrorBody};
+use crate::state::AppState;
 use crate::store;
 use crate::store::app_passwords::AppPasswordRow;
 use crate::users;

@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Empty;
-use super::profile::AvatarUpload;
-use crate::app::AppState;
+use super::uploads::{self, AvatarUpload};
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::images;
 use crate::settings::{self, CloudronName};
+use crate::state::AppState;
 use crate::store;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -61,7 +61,7 @@ pub async fn get_branding_avatar(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    Ok(images::respond(
+    Ok(uploads::image_response(
         images::cloudron_avatar(&state.db).await?,
         &headers,
     ))
@@ -79,15 +79,12 @@ pub async fn set_branding_avatar(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Json<Empty>, ApiError> {
-    if !images::is_multipart(&req) {
+    if !uploads::is_multipart(&req) {
         return Err(ApiError::bad_request(
             "avatar must be sent as multipart/form-data",
         ));
     }
-    let bytes = images::file_field(req, &state, "avatar")
-        .await?
-        .filter(|bytes| !bytes.is_empty())
-        .ok_or_else(|| ApiError::bad_request("avatar must be provided"))?;
+    let bytes = uploads::required_file(req, &state, "avatar").await?;
     let image = images::validate(bytes)?;
     store::images::put(&state.db, images::CLOUDRON_AVATAR, None, &image).await?;
     Ok(Json(Empty {}))

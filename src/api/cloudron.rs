@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Empty;
-use crate::app::AppState;
+use super::uploads;
 use crate::auth::{Admin, Caller};
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::images;
 use crate::settings::{self, CloudronName, LANGUAGES, Language, TimeZone};
+use crate::state::AppState;
 use crate::store;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -48,7 +49,7 @@ pub async fn get_cloudron_avatar(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    Ok(images::respond(
+    Ok(uploads::image_response(
         images::cloudron_avatar(&state.db).await?,
         &headers,
     ))

@@ -4,10 +4,10 @@ use axum::Json;
 use axum::extract::State;
 
 use super::Empty;
-use crate::app::AppState;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::settings::{self, DirectoryServerConfig, DirectoryServerConfigRequest};
+use crate::state::AppState;
 
 /// The directory server configuration; the secret shows as `********` when set.
 #[utoipa::path(get, path = "/api/v1/directory_server/config", tag = "Directory Server",

@@ -4,10 +4,10 @@ use axum::Json;
 use axum::extract::State;
 
 use super::Empty;
-use crate::app::AppState;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::settings::{self, RegistryConfig, RegistryConfigRequest};
+use crate::state::AppState;
 
 /// The registry configuration; the password shows as `********` when set.
 #[utoipa::path(get, path = "/api/v1/docker/registry_config", tag = "Docker",

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{Page, PageQuery};
-use crate::app::AppState;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiPath, ApiQuery, ErrorBody};
+use crate::state::AppState;
 use crate::store;
 use crate::store::eventlog::EventRow;
 

@@ -4,10 +4,10 @@ use axum::Json;
 use axum::extract::State;
 
 use super::Empty;
-use crate::app::AppState;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::settings::{self, ExternalLdapConfig, ExternalLdapConfigRequest};
+use crate::state::AppState;
 
 /// The external LDAP configuration; the bind password shows as `********` when set.
 #[utoipa::path(get, path = "/api/v1/external_ldap/config", tag = "External LDAP",

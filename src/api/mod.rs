@@ -17,16 +17,19 @@ pub mod system;
 pub mod tasks;
 pub mod tokens;
 pub mod updater;
+pub mod uploads;
 pub mod user_directory;
 pub mod users;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiQuery};
+pub use crate::store::Page;
+use crate::users::Actor;
 
 /// Cloudron clients ask for pages of up to 5000; beyond that is refused rather than clamped, so a
 /// client never mistakes a short page for the end of the list.
@@ -42,32 +45,6 @@ pub struct PageQuery {
     /// Items per page.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 5000, default = 25)]
     per_page: Option<String>,
-}
-
-/// A validated page request; extract it in a list handler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    pub page: u32,
-    pub per_page: u32,
-}
-
-impl Page {
-    pub fn limit(self) -> i64 {
-        i64::from(self.per_page)
-    }
-
-    pub fn offset(self) -> i64 {
-        i64::from(self.page - 1) * i64::from(self.per_page)
-    }
-}
-
-impl Default for Page {
-    fn default() -> Self {
-        Self {
-            page: 1,
-            per_page: 25,
-        }
-    }
 }
 
 impl TryFrom<PageQuery> for Page {
@@ -118,17 +95,14 @@ pub fn parse_bool_filter(raw: Option<&str>, message: &str) -> Result<Option<bool
     }
 }
 
-/// Cloudron's time format: ISO 8601 UTC with milliseconds, `2022-03-05T02:30:00.000Z`.
-pub fn iso(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-pub fn now_iso() -> String {
-    iso(Utc::now())
-}
-
-pub fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
+impl Caller {
+    /// The caller as the author of an account change.
+    pub fn actor(&self) -> Actor<'_> {
+        Actor {
+            user: &self.user,
+            source: self.source(),
+        }
+    }
 }
 
 /// The `{}` body of Cloudron's "200 No Content" setters.
@@ -158,9 +132,9 @@ mod tests {
     }
 
     #[test]
-    fn offsets_follow_the_page() {
+    fn pages_parse_from_the_query() {
         let p = page(Some("3"), Some("10")).unwrap();
-        assert_eq!((p.limit(), p.offset()), (10, 20));
+        assert_eq!((p.page, p.per_page), (3, 10));
     }
 
     #[test]
@@ -176,11 +150,5 @@ mod tests {
         ] {
             assert!(page(Some(p), Some(pp)).is_err(), "{p} {pp}");
         }
-    }
-
-    #[test]
-    fn times_have_milliseconds_and_z() {
-        let t = DateTime::from_timestamp_millis(1_646_447_400_000).unwrap();
-        assert_eq!(iso(t), "2022-03-05T02:30:00.000Z");
     }
 }

@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Empty;
-use crate::app::AppState;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiJson, ErrorBody};
-use crate::network::{Policy, detect};
-use crate::settings::{self, Blocklist, DynamicDns, Family, IpConfig, Ipv4Config, Ipv6Config};
+use crate::network::{Family, IpConfig, IpEntries, Policy, detect};
+use crate::settings::{self, Blocklist, DynamicDns, Ipv4Config, Ipv6Config};
+use crate::state::AppState;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct BlocklistBody {
@@ -43,7 +43,7 @@ pub async fn set_blocklist(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<BlocklistBody>,
 ) -> Result<Json<Empty>, ApiError> {
-    let entries = settings::ip_entries("blocklist", &req.blocklist)?;
+    let entries = IpEntries::parse_field("blocklist", &req.blocklist)?;
     let change = |policy: &Policy| {
         if entries.contains(caller.ip) {
             return Err(ApiError::bad_request(format!(

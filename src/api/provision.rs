@@ -6,14 +6,12 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::now_ms;
-use crate::app::AppState;
-use crate::auth::{self, CLIENT_WEBADMIN, LOGIN_TOKEN_LIFETIME_MS, Scope, TokenSpec, secrets};
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::eventlog::Source;
 use crate::network::ClientIp;
+use crate::state::AppState;
 use crate::store;
-use crate::users::{self, NewOwner};
+use crate::users::{self, NewOwner, UserError};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -46,41 +44,21 @@ pub async fn activate(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ActivateRequest>,
 ) -> Result<(StatusCode, Json<ActivateResponse>), ApiError> {
-    let username = users::normalize_username(&req.username)?;
-    users::validate_password(&req.password)?;
-    let email = users::normalize_email("email", &req.email)?;
-    users::validate_display_name(&req.display_name)?;
-    // Cloudron: a second activation is 409 "Already setup".
+    let owner = NewOwner::new(&req.username, &req.email, req.display_name, req.password)?;
     if store::users::owner_exists(&state.db).await? {
-        return Err(ApiError::conflict("Already setup"));
+        return Err(UserError::AlreadySetup.into());
     }
-    let password_hash = secrets::hash_password(req.password).await?;
-    let owner = NewOwner {
-        username,
-        email,
-        display_name: req.display_name,
-        password_hash,
-    };
-
-    let mut tx = store::begin_write(&state.db).await?;
-    let user = users::create_owner(&mut tx, &owner, &Source::anonymous(ip)).await?;
-    let expires = now_ms() + LOGIN_TOKEN_LIFETIME_MS;
-    let spec = TokenSpec {
-        user_id: &user.id,
-        name: "activation",
-        client_id: CLIENT_WEBADMIN,
-        scope: &Scope::full(),
-        expires,
-    };
-    let token = auth::issue_token(&mut *tx, &spec).await?;
-    tx.commit().await?;
-    tracing::info!(user.id = %user.id, "activated: {} is the owner", owner.username);
+    let username = owner.username.clone();
+    let (user, session) =
+        users::create_owner(&state.db, owner, &Source::anonymous(ip), Some("activation")).await?;
+    let session = session.ok_or_else(|| anyhow::anyhow!("activation issued no session"))?;
+    tracing::info!(user.id = %user.id, "activated: {username} is the owner");
     Ok((
         StatusCode::CREATED,
         Json(ActivateResponse {
             user_id: user.id,
-            token: token.secret,
-            expires,
+            token: session.secret,
+            expires: session.expires,
         }),
     ))
 }

@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Empty;
-use crate::app::AppState;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiJson, ErrorBody};
-use crate::network::{Policy, resolve_client_ip};
+use crate::network::{IpEntries, Policy, resolve_client_ip};
 use crate::settings::{self, TrustedIps};
+use crate::state::AppState;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -51,7 +51,7 @@ pub async fn set_trusted_ips(
     headers: HeaderMap,
     ApiJson(req): ApiJson<TrustedIpsBody>,
 ) -> Result<Json<Empty>, ApiError> {
-    let trusted = settings::ip_entries("trustedIps", &req.trusted_ips)?;
+    let trusted = IpEntries::parse_field("trustedIps", &req.trusted_ips)?;
     let change = |policy: &Policy| {
         let ip = resolve_client_ip(peer.ip(), &headers, &trusted).map_err(ApiError::bad_request)?;
         if policy.blocklist.contains(ip) {

@@ -7,9 +7,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::Empty;
-use crate::app::AppState;
 use crate::auth::Admin;
 use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
 use crate::system;
 
 #[derive(Debug, Serialize, ToSchema)]

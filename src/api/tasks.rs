@@ -15,9 +15,9 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{Page, PageQuery, parse_id};
-use crate::app::AppState;
 use crate::auth::{self, Admin};
 use crate::error::{ApiError, ApiPath, ApiQuery, ErrorBody};
+use crate::state::AppState;
 use crate::store;
 use crate::store::tasks::TaskRow;
 use crate::tasks::stream::{self, Start};

@@ -6,12 +6,12 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Page, PageQuery, now_ms};
-use crate::app::AppState;
-use crate::auth::{
-    self, API_TOKEN_LIFETIME_MS, CLIENT_SDK, CLIENT_WEBADMIN, Caller, Scope, TokenSpec,
-};
+use super::{Page, PageQuery};
+use crate::auth::sessions::{self, TokenSpec};
+use crate::auth::{API_TOKEN_LIFETIME_MS, CLIENT_SDK, CLIENT_WEBADMIN, Caller, Scope};
+use crate::clock::now_ms;
 use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
+use crate::state::AppState;
 use crate::store;
 use crate::store::tokens::TokenRow;
 
@@ -140,7 +140,7 @@ pub async fn create_token(
         scope: &scope,
         expires,
     };
-    let issued = auth::issue_token(&state.db, &spec).await?;
+    let issued = sessions::issue_token(&state.db, &spec).await?;
     tracing::info!(user.id = %caller.user.id, token.id = %issued.id, "token {} created", issued.id);
     Ok(Json(Token {
         id: issued.id,

@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Empty;
-use crate::app::AppState;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::settings;
+use crate::state::AppState;
 use crate::updater::schedule::AutoupdatePattern;
 use crate::updater::{self, BoxUpdateInfo, CachedUpdate};
 

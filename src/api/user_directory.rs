@@ -4,10 +4,10 @@ use axum::Json;
 use axum::extract::State;
 
 use super::Empty;
-use crate::app::AppState;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::settings::{self, ProfileConfig};
+use crate::state::AppState;
 
 /// Whether profiles are locked and 2FA is mandatory.
 #[utoipa::path(get, path = "/api/v1/user_directory/profile_config", tag = "User Directory",

@@ -6,18 +6,15 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use sqlx::{Sqlite, Transaction};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Empty, Page, PageQuery, now_iso, parse_bool_filter};
-use crate::app::AppState;
-use crate::auth::{CLIENT_WEBADMIN, Caller, Role, UserManager, secrets};
+use super::{Empty, Page, PageQuery, parse_bool_filter};
+use crate::auth::{Role, UserManager};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
-use crate::eventlog::{self, Action};
-use crate::store::users::{NewUser, UserRow};
-use crate::users::{self, ProfileEdit};
-use crate::{notifications, store};
+use crate::state::AppState;
+use crate::store;
+use crate::store::users::UserRow;
+use crate::users::{self, NewAccount, UserEdit};
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -72,36 +69,6 @@ pub struct UserFilter {
     active: Option<String>,
 }
 
-/// The target of a `/users/{userId}/...` change, which the caller may act on. Read inside the
-/// change's transaction, so a concurrent role change cannot slip between check and write.
-async fn manageable(
-    tx: &mut Transaction<'static, Sqlite>,
-    caller: &Caller,
-    user_id: &str,
-) -> Result<UserRow, ApiError> {
-    let target = store::users::find_by_id(&mut **tx, user_id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
-    users::ensure_can_manage(&caller.user, &target)?;
-    Ok(target)
-}
-
-/// How notifications name a user.
-fn display(user: &UserRow) -> &str {
-    match (user.display_name.as_str(), user.username.as_deref()) {
-        ("", Some(username)) => username,
-        ("", None) => &user.email,
-        (name, _) => name,
-    }
-}
-
-fn not_yourself(caller: &Caller, target: &UserRow, message: &str) -> Result<(), ApiError> {
-    if caller.user.id == target.id {
-        return Err(ApiError::conflict(message));
-    }
-    Ok(())
-}
-
 /// List users by username.
 #[utoipa::path(get, path = "/api/v1/users", tag = "Users", params(PageQuery, UserFilter),
     responses((status = 200, body = UserList), (status = 400, body = ErrorBody),
@@ -151,60 +118,15 @@ pub async fn create_user(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<CreateUserRequest>,
 ) -> Result<(StatusCode, Json<CreatedUser>), ApiError> {
-    let role = req.role.unwrap_or(Role::User);
-    users::ensure_can_grant(&caller.user, role)?;
-    let email = users::normalize_email("email", &req.email)?;
-    let username = req
-        .username
-        .as_deref()
-        .map(users::normalize_username)
-        .transpose()?;
-    let fallback_email = match req.fallback_email.as_deref().map(str::trim) {
-        Some("") | None => email.clone(),
-        Some(fallback) => users::normalize_email("fallbackEmail", fallback)?,
+    let account = NewAccount {
+        email: req.email,
+        username: req.username,
+        password: req.password,
+        display_name: req.display_name,
+        role: req.role,
+        fallback_email: req.fallback_email,
     };
-    let display_name = req.display_name.unwrap_or_default();
-    users::validate_display_name(&display_name)?;
-    if let Some(password) = &req.password {
-        users::validate_password(password)?;
-    }
-    let invite_accepted = req.password.is_some();
-    let password_hash =
-        secrets::hash_password(req.password.unwrap_or_else(secrets::new_token)).await?;
-
-    let id = users::new_user_id();
-    let new_user = NewUser {
-        id: &id,
-        username: username.as_deref(),
-        email: &email,
-        fallback_email: &fallback_email,
-        display_name: &display_name,
-        password_hash: &password_hash,
-        role,
-        invite_accepted,
-        creation_time: &now_iso(),
-    };
-    let mut tx = store::begin_write(&state.db).await?;
-    store::users::insert(&mut *tx, &new_user)
-        .await
-        .map_err(users::duplicate_to_conflict)?;
-    let user = users::reload(&mut tx, &id).await?;
-    let data = json!({
-        "userId": id,
-        "email": email,
-        "user": eventlog::public_user(&user),
-        "invitor": eventlog::public_user(&caller.user),
-    });
-    let event = eventlog::record(&mut *tx, Action::UserAdd, &caller.source(), data).await?;
-    let (name, by) = (display(&user), display(&caller.user));
-    notifications::notify(
-        &mut *tx,
-        Some(&event),
-        &format!("User '{name}' added"),
-        &format!("{by} added {name}."),
-    )
-    .await?;
-    tx.commit().await?;
+    let id = users::create(&state.db, &caller.actor(), account).await?;
     Ok((StatusCode::CREATED, Json(CreatedUser { id })))
 }
 
@@ -237,22 +159,7 @@ pub async fn delete_user(
     State(state): State<AppState>,
     ApiPath(user_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    let mut tx = store::begin_write(&state.db).await?;
-    let target = manageable(&mut tx, &caller, &user_id).await?;
-    not_yourself(&caller, &target, "Not allowed to remove yourself.")?;
-    store::users::delete(&mut *tx, &target.id).await?;
-    let data = json!({ "userId": target.id, "user": eventlog::public_user(&target) });
-    let event = eventlog::record(&mut *tx, Action::UserRemove, &caller.source(), data).await?;
-    let (name, by) = (display(&target), display(&caller.user));
-    let title = format!("User '{name}' removed");
-    notifications::notify(
-        &mut *tx,
-        Some(&event),
-        &title,
-        &format!("{by} removed {name}."),
-    )
-    .await?;
-    tx.commit().await?;
+    users::delete(&state.db, &caller.actor(), &user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -279,39 +186,13 @@ pub async fn update_user(
     ApiPath(user_id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateUserRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let mut tx = store::begin_write(&state.db).await?;
-    let target = manageable(&mut tx, &caller, &user_id).await?;
-    let edit = ProfileEdit::new(
-        &target,
-        req.email.as_deref(),
-        req.fallback_email.as_deref(),
-        req.display_name.as_deref(),
-    )?;
-    let username = req
-        .username
-        .as_deref()
-        .map(users::normalize_username)
-        .transpose()?;
-    let username = match (&target.username, username) {
-        (Some(current), Some(new)) if *current != new => {
-            return Err(ApiError::conflict(
-                "The username cannot be changed once set",
-            ));
-        }
-        (None, new) => new,
-        (Some(_), _) => None,
+    let edit = UserEdit {
+        email: req.email,
+        display_name: req.display_name,
+        fallback_email: req.fallback_email,
+        username: req.username,
     };
-    if !edit.is_empty() || username.is_some() {
-        users::update_profile(
-            &mut tx,
-            &target,
-            &edit,
-            username.as_deref(),
-            &caller.source(),
-        )
-        .await?;
-        tx.commit().await?;
-    }
+    users::update(&state.db, &caller.actor(), &user_id, edit).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -334,26 +215,7 @@ pub async fn set_user_role(
     ApiPath(user_id): ApiPath<String>,
     ApiJson(req): ApiJson<SetRoleRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let mut tx = store::begin_write(&state.db).await?;
-    let target = manageable(&mut tx, &caller, &user_id).await?;
-    not_yourself(&caller, &target, "Users can't set roles for themselves")?;
-    users::ensure_can_grant(&caller.user, req.role)?;
-    if target.role == req.role {
-        return Ok(StatusCode::NO_CONTENT);
-    }
-    store::users::set_role(&mut *tx, &target.id, req.role).await?;
-    let user = users::reload(&mut tx, &target.id).await?;
-    let changed = json!({ "roleChanged": true, "oldRole": target.role });
-    let event = users::record_update(&mut tx, &user, &caller.source(), changed).await?;
-    let (name, role) = (display(&user), req.role.as_str());
-    let message = format!(
-        "{} changed the role of {name} from {} to {role}.",
-        display(&caller.user),
-        target.role.as_str()
-    );
-    let title = format!("User '{name}' is now {role}");
-    notifications::notify(&mut *tx, Some(&event), &title, &message).await?;
-    tx.commit().await?;
+    users::set_role(&state.db, &caller.actor(), &user_id, req.role).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -376,18 +238,7 @@ pub async fn set_user_active(
     ApiPath(user_id): ApiPath<String>,
     ApiJson(req): ApiJson<SetActiveRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let mut tx = store::begin_write(&state.db).await?;
-    let target = manageable(&mut tx, &caller, &user_id).await?;
-    not_yourself(&caller, &target, "Users can't deactivate themselves")?;
-    store::users::set_active(&mut *tx, &target.id, req.active).await?;
-    if !req.active {
-        store::tokens::delete_all_for_user(&mut *tx, &target.id).await?;
-        store::app_passwords::delete_all_for_user(&mut *tx, &target.id).await?;
-    }
-    let user = users::reload(&mut tx, &target.id).await?;
-    let changed = json!({ "activeChanged": target.active != req.active });
-    users::record_update(&mut tx, &user, &caller.source(), changed).await?;
-    tx.commit().await?;
+    users::set_active(&state.db, &caller.actor(), &user_id, req.active).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -411,22 +262,7 @@ pub async fn set_user_password(
     ApiPath(user_id): ApiPath<String>,
     ApiJson(req): ApiJson<SetPasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
-    users::validate_password(&req.password)?;
-    let hash = secrets::hash_password(req.password).await?;
-    let mut tx = store::begin_write(&state.db).await?;
-    let target = manageable(&mut tx, &caller, &user_id).await?;
-    // Your own password needs your current one: /profile/password.
-    not_yourself(
-        &caller,
-        &target,
-        "Use /api/v1/profile/password to change your own password",
-    )?;
-    users::ensure_outranks(&caller.user, &target)?;
-    store::users::set_password_hash(&mut *tx, &target.id, &hash).await?;
-    store::tokens::delete_for_client(&mut *tx, &target.id, CLIENT_WEBADMIN, None).await?;
-    let changed = json!({ "passwordChanged": true });
-    users::record_update(&mut tx, &target, &caller.source(), changed).await?;
-    tx.commit().await?;
+    users::set_password(&state.db, &caller.actor(), &user_id, req.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -442,19 +278,6 @@ pub async fn disable_user_two_factor(
     State(state): State<AppState>,
     ApiPath(user_id): ApiPath<String>,
 ) -> Result<Json<Empty>, ApiError> {
-    let mut tx = store::begin_write(&state.db).await?;
-    let target = manageable(&mut tx, &caller, &user_id).await?;
-    // Your own 2FA needs your password: /profile/twofactorauthentication_disable.
-    not_yourself(
-        &caller,
-        &target,
-        "Use /api/v1/profile/twofactorauthentication_disable for yourself",
-    )?;
-    users::ensure_outranks(&caller.user, &target)?;
-    store::users::disable_totp(&mut *tx, &target.id).await?;
-    let user = users::reload(&mut tx, &target.id).await?;
-    let changed = json!({ "twoFactorAuthenticationEnabled": false });
-    users::record_update(&mut tx, &user, &caller.source(), changed).await?;
-    tx.commit().await?;
+    users::disable_two_factor_of(&state.db, &caller.actor(), &user_id).await?;
     Ok(Json(Empty {}))
 }

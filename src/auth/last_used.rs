@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use sqlx::SqlitePool;
 
-use crate::api::now_iso;
+use crate::clock::now_iso;
 use crate::store;
 
 #[derive(Debug, Default)]

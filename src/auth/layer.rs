@@ -5,10 +5,10 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::{Caller, secrets, token_from};
-use crate::api::now_ms;
-use crate::app::AppState;
+use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::network::ClientIp;
+use crate::state::AppState;
 use crate::store;
 
 /// 401 without a live token of an active user; 403 when the token's scope does not cover this

@@ -1,12 +1,7 @@
-//! Roles and the extractors that put a route's role requirement in its handler signature.
+//! Roles, and how they rank.
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-use super::Caller;
-use crate::error::ApiError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
 #[serde(rename_all = "lowercase")]
@@ -48,43 +43,6 @@ impl Role {
         }
     }
 }
-
-fn require(caller: Caller, min: Role, what: &str) -> Result<Caller, ApiError> {
-    if caller.user.role.at_least(min) {
-        Ok(caller)
-    } else {
-        Err(ApiError::forbidden(format!("This needs the {what} role")))
-    }
-}
-
-macro_rules! role_extractor {
-    ($(#[$doc:meta])* $name:ident, $role:expr, $what:literal) => {
-        $(#[$doc])*
-        pub struct $name(pub Caller);
-
-        impl<S: Send + Sync> FromRequestParts<S> for $name {
-            type Rejection = ApiError;
-
-            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-                let caller = Caller::from_request_parts(parts, state).await?;
-                require(caller, $role, $what).map($name)
-            }
-        }
-    };
-}
-
-role_extractor!(
-    /// In a handler's arguments: the caller is at least a user manager.
-    UserManager,
-    Role::UserManager,
-    "usermanager"
-);
-role_extractor!(
-    /// In a handler's arguments: the caller is an admin or the owner.
-    Admin,
-    Role::Admin,
-    "admin"
-);
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@ use axum::http::Method;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
+use crate::error::Invalid;
 
 /// Every resource (first path segment after `/api/v1/`) a scope can name.
 pub const RESOURCES: &[&str] = &[
@@ -54,19 +54,17 @@ impl Scope {
     }
 
     /// Validates a scope sent by a client.
-    pub fn parse(value: &serde_json::Value) -> Result<Self, ApiError> {
+    pub fn parse(value: &serde_json::Value) -> Result<Self, Invalid> {
         let map = value
             .as_object()
-            .ok_or_else(|| ApiError::bad_request("scope must be an object"))?;
+            .ok_or_else(|| Invalid::new("scope must be an object"))?;
         if map.is_empty() {
-            return Err(ApiError::bad_request(
-                "scope must name at least one resource",
-            ));
+            return Err(Invalid::new("scope must name at least one resource"));
         }
         let mut scope = BTreeMap::new();
         for (key, access) in map {
             if key != "*" && !RESOURCES.contains(&key.as_str()) {
-                return Err(ApiError::bad_request(format!(
+                return Err(Invalid::new(format!(
                     "scope names an unknown resource: {key}"
                 )));
             }
@@ -74,9 +72,7 @@ impl Scope {
                 Some("r") => Access::Read,
                 Some("rw") => Access::ReadWrite,
                 _ => {
-                    return Err(ApiError::bad_request(
-                        "scope values must be \"r\" or \"rw\"",
-                    ));
+                    return Err(Invalid::new("scope values must be \"r\" or \"rw\""));
                 }
             };
             scope.insert(key.clone(), access);

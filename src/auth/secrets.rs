@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
-use crate::error::ApiError;
+use super::throttle::RateLimited;
 
 /// Each argon2 run takes 19 MiB; bounding the runs bounds the memory a flood of logins can take.
 static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
@@ -34,6 +34,15 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
         .unwrap_or_default()
 });
 
+/// Why a password could not be hashed or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error(transparent)]
+    Busy(#[from] RateLimited),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
 /// A new API token: 256 random bits, base64url (43 characters).
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
@@ -52,21 +61,21 @@ pub fn hashes_equal(a: &[u8], b: &[u8]) -> bool {
 
 /// A turn at argon2; past [`MAX_WAITING`] queued requests the server says it is busy rather
 /// than let a flood pile up requests (and their bodies) in memory.
-async fn hashing_turn() -> Result<tokio::sync::SemaphorePermit<'static>, ApiError> {
+async fn hashing_turn() -> Result<tokio::sync::SemaphorePermit<'static>, HashError> {
     if WAITING.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
         WAITING.fetch_sub(1, Ordering::SeqCst);
-        return Err(ApiError::TooManyRequests {
+        return Err(HashError::Busy(RateLimited {
             message: "The server is busy checking passwords; retry shortly".into(),
             retry_after_secs: 1,
-        });
+        }));
     }
     let permit = HASHING.acquire().await;
     WAITING.fetch_sub(1, Ordering::SeqCst);
-    permit.map_err(|_| ApiError::Internal(anyhow::anyhow!("password hashing is shut down")))
+    permit.map_err(|_| HashError::Internal(anyhow::anyhow!("password hashing is shut down")))
 }
 
 /// Hashes a password with argon2id (OWASP parameters) off the async runtime.
-pub async fn hash_password(password: String) -> Result<String, ApiError> {
+pub async fn hash_password(password: String) -> Result<String, HashError> {
     let _turn = hashing_turn().await?;
     let hashed = tokio::task::spawn_blocking(move || {
         Argon2::default()
@@ -80,7 +89,7 @@ pub async fn hash_password(password: String) -> Result<String, ApiError> {
 }
 
 /// Checks `password` against a stored hash; with no hash (unknown user) it still spends the time.
-pub async fn verify_password(password: String, hash: Option<String>) -> Result<bool, ApiError> {
+pub async fn verify_password(password: String, hash: Option<String>) -> Result<bool, HashError> {
     let _turn = hashing_turn().await?;
     let verified = tokio::task::spawn_blocking(move || {
         let known = hash.is_some();

@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::clock::Clock;
-use crate::error::ApiError;
 
 /// Failures an address may make within [`IP_WINDOW`]; the next attempt is refused.
 pub const IP_MAX_FAILURES: usize = 10;
@@ -25,6 +24,14 @@ const ACCOUNT_MAX_LOCK: TimeDelta = TimeDelta::minutes(15);
 const ACCOUNT_FORGET: TimeDelta = TimeDelta::hours(1);
 /// The maps are swept of stale entries when they grow past this.
 const SWEEP_ABOVE: usize = 10_000;
+
+/// Refused for now: too many failures (or too much work queued); retry after the wait.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct RateLimited {
+    pub message: String,
+    pub retry_after_secs: u64,
+}
 
 #[derive(Debug)]
 pub struct Throttle {
@@ -88,10 +95,9 @@ impl Throttle {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Before checking a secret: 429 with `Retry-After` while the address or the account is
-    /// throttled; otherwise the attempt, already counted as a failure. `account` is the user
+    /// Before checking a secret: refused while the address or the account is throttled; otherwise the attempt, already counted as a failure. `account` is the user
     /// id, or the login name when no such user exists.
-    pub fn begin(&self, ip: IpAddr, account: &str) -> Result<Attempt, ApiError> {
+    pub fn begin(&self, ip: IpAddr, account: &str) -> Result<Attempt, RateLimited> {
         let now = self.clock.now();
         let ip = bucket(ip);
         let mut state = self.state();
@@ -147,11 +153,11 @@ impl Throttle {
     }
 }
 
-fn too_many(wait: TimeDelta) -> ApiError {
+fn too_many(wait: TimeDelta) -> RateLimited {
     let secs = u64::try_from(wait.num_milliseconds().saturating_add(999) / 1000)
         .unwrap_or(1)
         .max(1);
-    ApiError::TooManyRequests {
+    RateLimited {
         message: format!("Too many failed attempts; try again in {secs} seconds"),
         retry_after_secs: secs,
     }
@@ -171,9 +177,9 @@ mod tests {
         IpAddr::from([192, 0, 2, last])
     }
 
-    fn retry_after(result: Result<Attempt, ApiError>) -> u64 {
+    fn retry_after(result: Result<Attempt, RateLimited>) -> u64 {
         match result {
-            Err(ApiError::TooManyRequests {
+            Err(RateLimited {
                 retry_after_secs, ..
             }) => retry_after_secs,
             other => panic!("expected 429, got {other:?}"),

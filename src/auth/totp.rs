@@ -2,7 +2,10 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use sqlx::SqliteExecutor;
 use totp_rs::{Builder, Secret, Totp};
+
+use crate::store;
 
 /// A fresh 160-bit secret, base32.
 pub fn new_secret() -> String {
@@ -35,6 +38,20 @@ pub fn check(secret: &str, code: &str, now: DateTime<Utc>) -> anyhow::Result<Opt
     let seconds = u64::try_from(now.timestamp()).unwrap_or_default();
     let step = totp(secret, "check", "boxd")?.check(code.trim(), seconds);
     Ok(step.and_then(|step| i64::try_from(step).ok()))
+}
+
+/// Whether `code` is a current code of `secret` that the user has not used before; if so, it is
+/// marked used. Login and enabling 2FA both check codes here, so a code is accepted once.
+pub async fn accept(
+    db: impl SqliteExecutor<'_>,
+    user_id: &str,
+    secret: &str,
+    code: &str,
+) -> anyhow::Result<bool> {
+    match check(secret, code, Utc::now())? {
+        Some(step) => Ok(store::users::use_totp_step(db, user_id, step).await?),
+        None => Ok(false),
+    }
 }
 
 #[cfg(test)]

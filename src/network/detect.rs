@@ -4,14 +4,18 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::error::ApiError;
+use super::{Family, IpConfig, IpSource};
 use crate::outbound;
-use crate::settings::{Family, IpConfig, IpSource};
 
 /// Detection answers in time or fails: it never holds a request (or the DNS job) for long.
 pub const DETECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// An address is a few dozen bytes; anything much longer is not the endpoint we expect.
 pub const DETECT_MAX_BYTES: usize = 4096;
+
+/// Why the address could not be found (a 424 over HTTP).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct DetectError(pub String);
 
 /// The address `config` names for `family`; `None` when the provider is `noop`.
 pub async fn resolve(
@@ -19,8 +23,11 @@ pub async fn resolve(
     config: &IpConfig,
     family: Family,
     detect_url: &str,
-) -> Result<Option<IpAddr>, ApiError> {
-    match config.source(family)? {
+) -> Result<Option<IpAddr>, DetectError> {
+    match config
+        .source(family)
+        .map_err(|invalid| DetectError(invalid.0))?
+    {
         IpSource::None => Ok(None),
         IpSource::Fixed(ip) => Ok(Some(ip)),
         IpSource::Detect => detect(http, detect_url, family).await.map(Some),
@@ -28,10 +35,10 @@ pub async fn resolve(
     }
 }
 
-async fn detect(http: &reqwest::Client, url: &str, family: Family) -> Result<IpAddr, ApiError> {
+async fn detect(http: &reqwest::Client, url: &str, family: Family) -> Result<IpAddr, DetectError> {
     let shown = outbound::redact(url);
     let fail = |why: String| {
-        ApiError::FailedDependency(format!(
+        DetectError(format!(
             "{} detection through {shown} failed: {why}",
             family.name()
         ))
@@ -62,10 +69,9 @@ async fn detect(http: &reqwest::Client, url: &str, family: Family) -> Result<IpA
     }
 }
 
-fn interface_address(name: &str, family: Family) -> Result<IpAddr, ApiError> {
-    let interfaces = if_addrs::get_if_addrs().map_err(|err| {
-        ApiError::FailedDependency(format!("cannot list network interfaces: {err}"))
-    })?;
+fn interface_address(name: &str, family: Family) -> Result<IpAddr, DetectError> {
+    let interfaces = if_addrs::get_if_addrs()
+        .map_err(|err| DetectError(format!("cannot list network interfaces: {err}")))?;
     let mut found = false;
     for interface in interfaces.iter().filter(|interface| interface.name == name) {
         found = true;
@@ -75,7 +81,7 @@ fn interface_address(name: &str, family: Family) -> Result<IpAddr, ApiError> {
             return Ok(ip);
         }
     }
-    Err(ApiError::FailedDependency(if found {
+    Err(DetectError(if found {
         format!("network interface {name} has no {} address", family.name())
     } else {
         format!("network interface {name} does not exist")
@@ -94,7 +100,7 @@ mod tests {
         );
         assert!(matches!(
             interface_address("nope0", Family::V4),
-            Err(ApiError::FailedDependency(_))
+            Err(DetectError(_))
         ));
     }
 }

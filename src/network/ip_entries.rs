@@ -4,6 +4,8 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use crate::error::Invalid;
+
 /// A parsed list that keeps the text exactly as the client sent it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IpEntries {
@@ -29,6 +31,11 @@ impl IpEntries {
             text: text.to_owned(),
             nets,
         })
+    }
+
+    /// Parses IpEntries a client sent in `field`; the error names the field and the bad line.
+    pub fn parse_field(field: &str, text: &str) -> Result<Self, Invalid> {
+        Self::parse(text).map_err(|line| Invalid(format!("{field}: {line}")))
     }
 
     pub fn as_str(&self) -> &str {

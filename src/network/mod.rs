@@ -1,8 +1,10 @@
-//! Network policy: who the client is (trusted proxies) and who is refused (blocklist). The policy
-//! lives in memory and is swapped whole when a setting changes, so requests never read the store.
+//! The network: who the client is (trusted proxies), who is refused (blocklist), and how the
+//! server's own public addresses are found. The policy lives in memory and is swapped whole when
+//! a setting changes, so requests never read the store.
 
 mod client_ip;
 pub mod detect;
+mod ip_config;
 mod ip_entries;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -13,14 +15,12 @@ use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sqlx::SqlitePool;
 
 pub use client_ip::{ClientIp, resolve as resolve_client_ip};
+pub use ip_config::{Family, IpConfig, IpSource};
 pub use ip_entries::IpEntries;
 
-use crate::app::AppState;
 use crate::error::ApiError;
-use crate::settings::{self, Blocklist, TrustedIps};
 
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
@@ -28,6 +28,16 @@ pub struct Policy {
     pub trusted: IpEntries,
     /// Clients refused on every route.
     pub blocklist: IpEntries,
+}
+
+impl Policy {
+    /// The policy of the stored settings (IpEntries texts).
+    pub fn parse(trusted: &str, blocklist: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            trusted: IpEntries::parse(trusted).map_err(anyhow::Error::msg)?,
+            blocklist: IpEntries::parse(blocklist).map_err(anyhow::Error::msg)?,
+        })
+    }
 }
 
 #[derive(Debug, Default)]
@@ -38,26 +48,19 @@ pub struct Network {
 }
 
 impl Network {
-    /// The policy as stored: trusted proxies and blocklist.
-    pub async fn load(db: &SqlitePool) -> anyhow::Result<Self> {
-        let TrustedIps(trusted) = settings::get(db).await?;
-        let Blocklist(blocklist) = settings::get(db).await?;
-        let policy = Policy {
-            trusted: IpEntries::parse(&trusted).map_err(anyhow::Error::msg)?,
-            blocklist: IpEntries::parse(&blocklist).map_err(anyhow::Error::msg)?,
-        };
-        Ok(Self {
+    pub fn new(policy: Policy) -> Self {
+        Self {
             policy: ArcSwap::from_pointee(policy),
             writer: tokio::sync::Mutex::default(),
-        })
+        }
     }
 
     /// Computes the next policy from the current one, stores the setting behind it with
     /// `store`, then swaps the policy in; one writer at a time.
-    pub async fn update<F, S>(&self, change: F, store: S) -> Result<(), ApiError>
+    pub async fn update<E, F, S>(&self, change: F, store: S) -> Result<(), E>
     where
-        F: FnOnce(&Policy) -> Result<Policy, ApiError>,
-        S: Future<Output = Result<(), ApiError>>,
+        F: FnOnce(&Policy) -> Result<Policy, E>,
+        S: Future<Output = Result<(), E>>,
     {
         let _writing = self.writer.lock().await;
         let next = change(&self.policy.load())?;
@@ -68,12 +71,12 @@ impl Network {
 }
 
 /// Outermost layer of every route: resolves the client address and refuses blocked clients.
-pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn layer(State(network): State<Arc<Network>>, mut req: Request, next: Next) -> Response {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |info| info.0.ip());
-    let policy = state.network.policy.load();
+    let policy = network.policy.load();
     let ip = match client_ip::resolve(peer, req.headers(), &policy.trusted) {
         Ok(ip) => ip,
         Err(message) => return ApiError::bad_request(message).into_response(),

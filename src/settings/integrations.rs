@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Setting, mask, merge_secret};
-use crate::error::ApiError;
+use crate::error::Invalid;
 use crate::network::IpEntries;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -54,7 +54,7 @@ pub struct RegistryConfigRequest {
 
 impl RegistryConfig {
     /// Every provider but `noop` needs a server address, a username and a password.
-    pub fn from_request(req: RegistryConfigRequest, stored: &Self) -> Result<Self, ApiError> {
+    pub fn from_request(req: RegistryConfigRequest, stored: &Self) -> Result<Self, Invalid> {
         let server_address = req.server_address.unwrap_or_default().trim().to_owned();
         let username = req.username.unwrap_or_default();
         let same = server_address == stored.server_address && username == stored.username;
@@ -106,13 +106,9 @@ pub struct DirectoryServerConfigRequest {
 
 impl DirectoryServerConfig {
     /// The allowlist must parse; enabling needs a secret and at least one allowed entry.
-    pub fn from_request(
-        req: DirectoryServerConfigRequest,
-        stored: &Self,
-    ) -> Result<Self, ApiError> {
+    pub fn from_request(req: DirectoryServerConfigRequest, stored: &Self) -> Result<Self, Invalid> {
         let allowlist = req.allowlist.unwrap_or_default();
-        let entries = IpEntries::parse(&allowlist)
-            .map_err(|line| ApiError::bad_request(format!("allowlist: {line}")))?;
+        let entries = IpEntries::parse_field("allowlist", &allowlist)?;
         let config = Self {
             enabled: req.enabled,
             secret: merge_secret("secret", req.secret, &stored.secret, true)?,
@@ -121,7 +117,7 @@ impl DirectoryServerConfig {
         if config.enabled {
             required("secret", &config.secret)?;
             if entries.is_empty() {
-                return Err(ApiError::bad_request(
+                return Err(Invalid::new(
                     "allowlist needs at least one entry to enable the directory server",
                 ));
             }
@@ -192,7 +188,7 @@ pub struct ExternalLdapConfigRequest {
 
 impl ExternalLdapConfig {
     /// Any provider but `noop` needs an ldap(s) URL, a base DN and a username field.
-    pub fn from_request(req: ExternalLdapConfigRequest, stored: &Self) -> Result<Self, ApiError> {
+    pub fn from_request(req: ExternalLdapConfigRequest, stored: &Self) -> Result<Self, Invalid> {
         let url = req.url.unwrap_or_default().trim().to_owned();
         let bind_dn = req.bind_dn.unwrap_or_default();
         let same = url == stored.url && bind_dn == stored.bind_dn;
@@ -217,9 +213,7 @@ impl ExternalLdapConfig {
                 .strip_prefix("ldaps://")
                 .or_else(|| config.url.strip_prefix("ldap://"));
             if host.is_none_or(|host| host.is_empty() || host.starts_with('/')) {
-                return Err(ApiError::bad_request(
-                    "url must be an ldap:// or ldaps:// URL",
-                ));
+                return Err(Invalid::new("url must be an ldap:// or ldaps:// URL"));
             }
             required("baseDn", &config.base_dn)?;
             required("usernameField", &config.username_field)?;
@@ -235,9 +229,9 @@ impl ExternalLdapConfig {
     }
 }
 
-fn required(field: &str, value: &str) -> Result<(), ApiError> {
+fn required(field: &str, value: &str) -> Result<(), Invalid> {
     if value.trim().is_empty() {
-        return Err(ApiError::bad_request(format!("{field} is required")));
+        return Err(Invalid::new(format!("{field} is required")));
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::SqliteExecutor;
 
-use crate::error::ApiError;
+use crate::error::Invalid;
 use crate::store;
 
 pub trait Setting: Serialize + DeserializeOwned + Default {
@@ -56,10 +56,10 @@ pub fn merge_secret(
     sent: Option<String>,
     stored: &str,
     same_endpoint: bool,
-) -> Result<String, ApiError> {
+) -> Result<String, Invalid> {
     match sent {
         Some(secret) if secret == SECRET_PLACEHOLDER && !stored.is_empty() && !same_endpoint => {
-            Err(ApiError::bad_request(format!(
+            Err(Invalid::new(format!(
                 "{field} must be sent again for a new server or account"
             )))
         }

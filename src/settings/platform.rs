@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Setting;
-use crate::error::ApiError;
+use crate::error::Invalid;
 
 /// The name shown in the dashboard, emails and `/cloudron/status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,11 +39,11 @@ impl Setting for ProfileConfig {
 
 impl CloudronName {
     /// 1 to 64 characters.
-    pub fn new(name: &str) -> Result<Self, ApiError> {
+    pub fn new(name: &str) -> Result<Self, Invalid> {
         let name = name.trim();
         match name.chars().count() {
-            0 => Err(ApiError::bad_request("name is empty")),
-            65.. => Err(ApiError::bad_request("name must be at most 64 characters")),
+            0 => Err(Invalid::new("name is empty")),
+            65.. => Err(Invalid::new("name must be at most 64 characters")),
             _ => Ok(Self(name.to_owned())),
         }
     }
@@ -69,11 +69,11 @@ impl Setting for Language {
 }
 
 impl Language {
-    pub fn new(language: &str) -> Result<Self, ApiError> {
+    pub fn new(language: &str) -> Result<Self, Invalid> {
         if LANGUAGES.contains(&language) {
             Ok(Self(language.to_owned()))
         } else {
-            Err(ApiError::bad_request("Invalid language"))
+            Err(Invalid::new("Invalid language"))
         }
     }
 }
@@ -93,10 +93,10 @@ impl Setting for TimeZone {
 }
 
 impl TimeZone {
-    pub fn new(name: &str) -> Result<Self, ApiError> {
+    pub fn new(name: &str) -> Result<Self, Invalid> {
         name.parse::<Tz>()
             .map(Self)
-            .map_err(|_| ApiError::bad_request("Bad timeZone"))
+            .map_err(|_| Invalid::new("Bad timeZone"))
     }
 }
 

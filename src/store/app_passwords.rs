@@ -2,7 +2,7 @@
 
 use sqlx::SqliteExecutor;
 
-use crate::api::Page;
+use crate::store::Page;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AppPasswordRow {

@@ -5,10 +5,13 @@ pub mod app_passwords;
 pub mod eventlog;
 pub mod images;
 pub mod notifications;
+mod page;
 pub mod settings;
 pub mod tasks;
 pub mod tokens;
 pub mod users;
+
+pub use page::Page;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 use sqlx::types::Json;
 use sqlx::{QueryBuilder, Sqlite, SqliteExecutor};
 
-use crate::api::Page;
+use crate::store::Page;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TaskRow {

@@ -4,8 +4,8 @@ use sqlx::SqliteExecutor;
 use sqlx::types::Json;
 
 use super::users::UserRow;
-use crate::api::Page;
 use crate::auth::Scope;
+use crate::store::Page;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TokenRow {

@@ -2,8 +2,8 @@
 
 use sqlx::{QueryBuilder, Sqlite, SqliteExecutor, SqlitePool};
 
-use crate::api::Page;
 use crate::auth::Role;
+use crate::store::Page;
 
 /// A user as the rest of the code sees it; the password hash is read only where it is checked.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -22,9 +22,29 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use self::log::{LogLine, TaskLog};
-use crate::api::now_iso;
-use crate::error::ApiError;
+use crate::clock::now_iso;
 use crate::{notifications, store};
+
+/// Why a task could not be started, stopped or followed.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error("A {0} task is already running")]
+    AlreadyRunning(&'static str),
+    #[error("The server is shutting down")]
+    ShuttingDown,
+    #[error("task is not active")]
+    NotActive,
+    #[error("No such task")]
+    NotFound,
+    #[error("Too many log streams are open; close one and retry")]
+    TooManyStreams,
+    #[error("The task log cannot be read: {0}")]
+    LogUnreadable(std::io::Error),
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
 
 /// What a task does. Implement it for a struct holding the job's inputs.
 pub trait Job: Send + 'static {
@@ -158,21 +178,20 @@ impl TaskRunner {
         &self.inner.logs_dir
     }
 
-    /// Starts `job` as a new task and returns its id; 409 while a task of its type is unfinished.
-    pub async fn start<J: Job>(&self, job: J) -> Result<i64, ApiError> {
+    /// Starts `job` as a new task and returns its id; refused while a task of its type is
+    /// unfinished.
+    pub async fn start<J: Job>(&self, job: J) -> Result<i64, TaskError> {
         let inner = &self.inner;
         let task_type = job.task_type();
         if !lock(&inner.claimed).insert(task_type) {
-            return Err(ApiError::conflict(format!(
-                "A {task_type} task is already running"
-            )));
+            return Err(TaskError::AlreadyRunning(task_type));
         }
         let claim = TypeClaim {
             inner: inner.clone(),
             task_type,
         };
         if inner.shutdown.is_cancelled() {
-            return Err(ApiError::conflict("The server is shutting down"));
+            return Err(TaskError::ShuttingDown);
         }
         let id = store::tasks::insert(&inner.db, task_type, &job.args(), &now_iso()).await?;
         let log = match TaskLog::create(&inner.logs_dir, id) {
@@ -200,15 +219,15 @@ impl TaskRunner {
         Ok(id)
     }
 
-    /// Stops a pending or running task; 409 when it has ended, 404 when there is no such task.
-    pub async fn stop(&self, id: i64) -> Result<(), ApiError> {
+    /// Stops a pending or running task.
+    pub async fn stop(&self, id: i64) -> Result<(), TaskError> {
         if let Some(task) = lock(&self.inner.live).get(&id) {
             task.cancel.cancel();
             return Ok(());
         }
         match store::tasks::get(&self.inner.db, id).await? {
-            Some(_) => Err(ApiError::conflict("task is not active")),
-            None => Err(ApiError::NotFound("task")),
+            Some(_) => Err(TaskError::NotActive),
+            None => Err(TaskError::NotFound),
         }
     }
 

@@ -8,9 +8,8 @@ use std::sync::{Arc, Mutex};
 use futures_util::Stream;
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::TaskRunner;
 use super::log::{self, LogLine};
-use crate::error::ApiError;
+use super::{TaskError, TaskRunner};
 
 /// Caps on concurrent followers, in total and per user.
 #[derive(Debug)]
@@ -37,17 +36,14 @@ impl StreamLimits {
     }
 
     /// A place for one more stream of `user`, or 429.
-    pub fn acquire(self: &Arc<Self>, user: &str) -> Result<StreamPermit, ApiError> {
+    pub fn acquire(self: &Arc<Self>, user: &str) -> Result<StreamPermit, TaskError> {
         let mut open = self
             .open
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mine = open.1.get(user).copied().unwrap_or_default();
         if open.0 >= self.total || mine >= self.per_user {
-            return Err(ApiError::TooManyRequests {
-                message: "Too many log streams are open; close one and retry".into(),
-                retry_after_secs: 5,
-            });
+            return Err(TaskError::TooManyStreams);
         }
         open.0 += 1;
         open.1.insert(user.to_owned(), mine + 1);
@@ -105,14 +101,11 @@ pub async fn follow(
     task_id: i64,
     start: Start,
     permit: StreamPermit,
-) -> Result<impl Stream<Item = LogLine> + use<>, ApiError> {
+) -> Result<impl Stream<Item = LogLine> + use<>, TaskError> {
     // Subscribe before reading the file: a line written in between is in both, and is skipped
     // by its id, rather than in neither.
     let live = runner.subscribe(task_id);
     let path = log::path(runner.logs_dir(), task_id);
-    let unreadable = |err: std::io::Error| {
-        ApiError::FailedDependency(format!("The task log cannot be read: {err}"))
-    };
     let mut state = Follow {
         task_id,
         path,
@@ -133,7 +126,7 @@ pub async fn follow(
     let path = state.path.clone();
     state.offset = blocking(move || log::tail_offset(&path, lines))
         .await
-        .map_err(unreadable)?;
+        .map_err(TaskError::LogUnreadable)?;
     Ok(futures_util::stream::unfold(state, next))
 }
 
@@ -144,12 +137,12 @@ pub async fn download(
     task_id: i64,
     lines: Option<usize>,
     json: bool,
-) -> Result<impl Stream<Item = std::io::Result<axum::body::Bytes>> + use<>, ApiError> {
+) -> Result<impl Stream<Item = std::io::Result<axum::body::Bytes>> + use<>, TaskError> {
     let path = log::path(runner.logs_dir(), task_id);
     let start = path.clone();
     let offset = blocking(move || log::tail_offset(&start, lines))
         .await
-        .map_err(|err| ApiError::FailedDependency(format!("The task log cannot be read: {err}")))?;
+        .map_err(TaskError::LogUnreadable)?;
     Ok(futures_util::stream::try_unfold(
         Some(offset),
         move |offset| {

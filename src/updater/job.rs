@@ -12,7 +12,7 @@ use sqlx::SqlitePool;
 use tokio::io::AsyncWriteExt;
 
 use super::{BoxUpdateInfo, current_version};
-use crate::api::iso;
+use crate::clock::iso;
 use crate::outbound::{self, describe};
 use crate::store;
 use crate::tasks::{Job, TaskContext};

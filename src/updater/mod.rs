@@ -14,12 +14,29 @@ use utoipa::ToSchema;
 
 pub use job::UpdateJob;
 
-use crate::app::AppState;
-use crate::error::ApiError;
 use crate::eventlog::{self, Action, Source};
 use crate::notifications::{self, BOX_UPDATE};
 use crate::settings::{self, Setting};
+use crate::state::AppState;
+use crate::tasks::TaskError;
 use crate::{outbound, store};
+
+/// Why an update check or an update could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    /// Something the operator must configure, or nothing to update (a 422 over HTTP).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The feed failed or said something unusable (a 424 over HTTP).
+    #[error("{0}")]
+    Feed(String),
+    #[error(transparent)]
+    Task(#[from] TaskError),
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
 
 /// The feed is a small JSON document.
 const FEED_MAX_BYTES: usize = 1024 * 1024;
@@ -184,9 +201,9 @@ fn download_allowed(url: &str, feed: &str) -> bool {
 
 /// Fetches the feed, caches what it offers (a release newer than this one; unstable ones only
 /// when allowed), raises or clears the `boxUpdate` alert. A failing feed changes nothing.
-pub async fn check(state: &AppState) -> Result<Option<BoxUpdateInfo>, ApiError> {
+pub async fn check(state: &AppState) -> Result<Option<BoxUpdateInfo>, UpdateError> {
     let url = state.config.update.feed_url.as_deref().ok_or_else(|| {
-        ApiError::Unprocessable(
+        UpdateError::Unavailable(
             "No release feed is configured: start boxd with --update-feed-url (BOXD_UPDATE_FEED_URL)".into(),
         )
     })?;
@@ -194,18 +211,18 @@ pub async fn check(state: &AppState) -> Result<Option<BoxUpdateInfo>, ApiError> 
     let release = tokio::time::timeout(FEED_TIMEOUT, fetch_feed(&state.updater.feed, url))
         .await
         .map_err(|_| {
-            ApiError::FailedDependency(format!(
+            UpdateError::Feed(format!(
                 "The release feed at {shown} did not answer within {FEED_TIMEOUT:?}"
             ))
         })??;
     let version = Version::parse(&release.version).map_err(|_| {
-        ApiError::FailedDependency(format!(
+        UpdateError::Feed(format!(
             "The release feed at {shown} names a version that is not SemVer"
         ))
     })?;
     for download in [&release.source_tarball_url, &release.source_tarball_sig_url] {
         if !download_allowed(download, url) {
-            return Err(ApiError::FailedDependency(format!(
+            return Err(UpdateError::Feed(format!(
                 "The release feed at {shown} names a download that is neither on its own host \
                  nor an https URL of a public host: {}",
                 outbound::redact(download)
@@ -246,10 +263,10 @@ pub async fn check(state: &AppState) -> Result<Option<BoxUpdateInfo>, ApiError> 
     Ok(release)
 }
 
-async fn fetch_feed(http: &reqwest::Client, url: &str) -> Result<BoxUpdateInfo, ApiError> {
+async fn fetch_feed(http: &reqwest::Client, url: &str) -> Result<BoxUpdateInfo, UpdateError> {
     let shown = outbound::redact(url);
     let fail = |why: String| {
-        ApiError::FailedDependency(format!("The release feed at {shown} cannot be used: {why}"))
+        UpdateError::Feed(format!("The release feed at {shown} cannot be used: {why}"))
     };
     let body = outbound::get_capped(http, url, FEED_MAX_BYTES)
         .await
@@ -263,13 +280,13 @@ pub async fn start_update(
     state: &AppState,
     skip_backup: bool,
     source: &Source,
-) -> Result<i64, ApiError> {
+) -> Result<i64, UpdateError> {
     let CachedUpdate { release } = settings::get(&state.db).await?;
     let release = release
         .filter(|release| Version::parse(&release.version).is_ok_and(|v| v > current_version()))
-        .ok_or_else(|| ApiError::Unprocessable("No update available".into()))?;
+        .ok_or_else(|| UpdateError::Unavailable("No update available".into()))?;
     let public_key = state.config.update.public_key.clone().ok_or_else(|| {
-        ApiError::Unprocessable(
+        UpdateError::Unavailable(
             "No release signing key is configured: start boxd with --update-public-key (BOXD_UPDATE_PUBLIC_KEY)".into(),
         )
     })?;
@@ -321,7 +338,7 @@ mod tests {
                 &db,
                 None,
                 &["cloudron.update.finish"],
-                crate::api::Page::default()
+                crate::store::Page::default()
             )
             .await
             .unwrap()
@@ -337,7 +354,7 @@ mod tests {
             &db,
             None,
             &["cloudron.update.finish"],
-            crate::api::Page::default(),
+            crate::store::Page::default(),
         )
         .await
         .unwrap();

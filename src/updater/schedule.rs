@@ -8,11 +8,11 @@ use croner::parser::{CronParser, Seconds, Year};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::app::AppState;
-use crate::error::ApiError;
+use crate::error::Invalid;
 use crate::eventlog::Source;
 use crate::scheduler::Plan;
 use crate::settings::Setting;
+use crate::state::AppState;
 
 pub const NEVER: &str = "never";
 
@@ -40,12 +40,12 @@ fn parse(pattern: &str) -> Option<Cron> {
 
 impl AutoupdatePattern {
     /// `never`, or a pattern that fires, at most once a minute.
-    pub fn new(pattern: &str) -> Result<Self, ApiError> {
+    pub fn new(pattern: &str) -> Result<Self, Invalid> {
         let pattern = pattern.trim();
         if pattern == NEVER {
             return Ok(Self(NEVER.into()));
         }
-        let invalid = |why: &str| ApiError::bad_request(format!("Invalid pattern: {why}"));
+        let invalid = |why: &str| Invalid(format!("Invalid pattern: {why}"));
         let fields = pattern.split_whitespace().count();
         if !(5..=6).contains(&fields) {
             return Err(invalid("use 6 fields (seconds first) or 5, or \"never\""));

@@ -22,7 +22,7 @@ pub const USER_PASSWORD: &str = "user password 1";
 pub struct TestServer {
     pub base: String,
     /// The server's state, for what only the server side can do (start a test job).
-    pub state: boxd::app::AppState,
+    pub state: boxd::state::AppState,
     pub http: reqwest::Client,
     dir: Option<TempDir>,
     stop: Option<oneshot::Sender<()>>,
@@ -62,7 +62,7 @@ impl TestServer {
         let http = client();
         let mut config = Config::for_tests(dir.path());
         adjust(&mut config);
-        let state = boxd::app::AppState::start(config).await.unwrap();
+        let state = boxd::state::AppState::start(config).await.unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();

@@ -158,7 +158,10 @@ async fn tasks_wait_as_pending_for_a_slot_and_one_type_runs_once() {
         .start(Gated::new("first"))
         .await
         .unwrap_err();
-    assert_eq!(conflict.status(), StatusCode::CONFLICT, "one task per type");
+    assert!(
+        matches!(conflict, boxd::tasks::TaskError::AlreadyRunning(_)),
+        "one task per type"
+    );
 
     first_gate.notify_one();
     wait_for(&server, &owner, &second_id, |t| t["active"] == true).await;

@@ -7,44 +7,19 @@ use axum::response::Response;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{avatar_name, background_name};
 use crate::api::Empty;
-use crate::app::AppState;
+use crate::api::uploads::{self, AvatarUpload, BackgroundUpload};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
-use crate::images;
+use crate::images::{self, avatar_name, background_name};
+use crate::state::AppState;
 use crate::store;
-
-/// The multipart form of an avatar upload.
-#[derive(ToSchema)]
-#[expect(
-    dead_code,
-    reason = "documents the form; the handler reads it field by field"
-)]
-pub struct AvatarUpload {
-    /// A PNG, JPEG, GIF or WebP image of at most 5 MiB and 8192 pixels a side.
-    #[schema(value_type = String, format = Binary)]
-    avatar: Vec<u8>,
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AvatarChoice {
     /// `gravatar` to use Gravatar, `""` to have no avatar.
     #[schema(example = "gravatar")]
     pub avatar: String,
-}
-
-/// The multipart form of a background upload.
-#[derive(ToSchema)]
-#[expect(
-    dead_code,
-    reason = "documents the form; the handler reads it field by field"
-)]
-pub struct BackgroundUpload {
-    /// A PNG, JPEG, GIF or WebP image of at most 5 MiB; sent empty, it clears the background.
-    #[serde(rename = "backgroundImage")]
-    #[schema(value_type = String, format = Binary)]
-    background_image: Vec<u8>,
 }
 
 /// Set the caller's avatar: upload an image (multipart `avatar`), or choose Gravatar or none (JSON).
@@ -60,11 +35,8 @@ pub async fn set_avatar(
 ) -> Result<Json<Empty>, ApiError> {
     let name = avatar_name(&caller.user.id);
     let mut tx;
-    if images::is_multipart(&req) {
-        let bytes = images::file_field(req, &state, "avatar")
-            .await?
-            .filter(|bytes| !bytes.is_empty())
-            .ok_or_else(|| ApiError::bad_request("avatar must be provided"))?;
+    if uploads::is_multipart(&req) {
+        let bytes = uploads::required_file(req, &state, "avatar").await?;
         let image = images::validate(bytes)?;
         tx = store::begin_write(&state.db).await?;
         store::images::put(&mut *tx, &name, Some(&caller.user.id), &image).await?;
@@ -99,7 +71,7 @@ pub async fn get_avatar(
     let image = store::images::get(&state.db, &avatar_name(&user_id))
         .await?
         .ok_or(ApiError::NotFound("avatar"))?;
-    Ok(images::respond(image, &headers))
+    Ok(uploads::image_response(image, &headers))
 }
 
 /// The caller's dashboard background image.
@@ -118,7 +90,7 @@ pub async fn get_background_image(
     let image = store::images::get(&state.db, &name)
         .await?
         .ok_or(ApiError::NotFound("background image"))?;
-    Ok(images::respond(image, &headers))
+    Ok(uploads::image_response(image, &headers))
 }
 
 /// Set the caller's background image (multipart `backgroundImage`); an empty field clears it.
@@ -132,13 +104,13 @@ pub async fn set_background_image(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Json<Empty>, ApiError> {
-    if !images::is_multipart(&req) {
+    if !uploads::is_multipart(&req) {
         return Err(ApiError::bad_request(
             "backgroundImage must be sent as multipart/form-data",
         ));
     }
     let name = background_name(&caller.user.id);
-    let bytes = images::file_field(req, &state, "backgroundImage")
+    let bytes = uploads::file_field(req, &state, "backgroundImage")
         .await?
         .ok_or_else(|| ApiError::bad_request("backgroundImage must be provided"))?;
     if bytes.is_empty() {

@@ -10,15 +10,16 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::api::Empty;
-use crate::app::AppState;
-use crate::auth::{self, CLIENT_WEBADMIN, Caller, Role, secrets};
+use crate::auth::login;
+use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiJson, ErrorBody};
+use crate::images::background_name;
 use crate::settings::{self, ProfileConfig};
+use crate::state::AppState;
 use crate::store;
 use crate::store::users::UserRow;
 use crate::users::{self, ProfileEdit};
@@ -55,12 +56,6 @@ pub fn avatar_url(user: &UserRow, domain: &str) -> String {
     }
 }
 
-/// Whether `user` still has to set up 2FA under the current policy.
-pub async fn two_factor_setup_required(state: &AppState, user: &UserRow) -> Result<bool, ApiError> {
-    let config: ProfileConfig = settings::get(&state.db).await?;
-    Ok(config.mandatory_2fa && !user.totp_enabled)
-}
-
 /// The caller's profile.
 #[utoipa::path(get, path = "/api/v1/profile", tag = "Profile",
     responses((status = 200, body = Profile), (status = 401, body = ErrorBody)),
@@ -72,7 +67,10 @@ pub async fn get_profile(
     let user = caller.user;
     let has_background_image = store::images::exists(&state.db, &background_name(&user.id)).await?;
     Ok(Json(Profile {
-        two_factor_authentication_setup_required: two_factor_setup_required(&state, &user).await?,
+        two_factor_authentication_setup_required: users::two_factor_setup_required(
+            &state.db, &user,
+        )
+        .await?,
         avatar_url: avatar_url(&user, &state.config.domain),
         has_background_image,
         id: user.id,
@@ -129,11 +127,16 @@ pub async fn update_profile(
         let password = req
             .password
             .ok_or_else(|| ApiError::bad_request("password is required to change fallbackEmail"))?;
-        auth::confirm_password(&state, &caller, password).await?;
+        login::confirm_password(
+            &state.db,
+            &state.throttle,
+            &caller.user.id,
+            caller.ip,
+            password,
+        )
+        .await?;
     }
-    let mut tx = store::begin_write(&state.db).await?;
-    users::update_profile(&mut tx, &caller.user, &edit, None, &caller.source()).await?;
-    tx.commit().await?;
+    users::update_profile(&state.db, &caller.user, &caller.source(), &edit).await?;
     Ok(Json(Empty {}))
 }
 
@@ -159,34 +162,24 @@ pub async fn change_password(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
-    users::validate_password(&req.new_password)?;
-    auth::confirm_password(&state, &caller, req.password).await?;
-    let hash = secrets::hash_password(req.new_password).await?;
-    let mut tx = store::begin_write(&state.db).await?;
-    store::users::set_password_hash(&mut *tx, &caller.user.id, &hash).await?;
-    let ended = store::tokens::delete_for_client(
-        &mut *tx,
-        &caller.user.id,
-        CLIENT_WEBADMIN,
-        Some(&caller.token_id),
+    users::rules::validate_password(&req.new_password)?;
+    let user = &caller.user;
+    login::confirm_password(
+        &state.db,
+        &state.throttle,
+        &user.id,
+        caller.ip,
+        req.password,
     )
     .await?;
-    users::record_update(
-        &mut tx,
-        &caller.user,
+    let ended = users::change_password(
+        &state.db,
+        user,
         &caller.source(),
-        json!({ "passwordChanged": true }),
+        req.new_password,
+        &caller.token_id,
     )
     .await?;
-    tx.commit().await?;
     tracing::info!(user.id = %caller.user.id, "password changed; {ended} other sessions ended");
     Ok(StatusCode::NO_CONTENT)
-}
-
-fn background_name(user_id: &str) -> String {
-    format!("background/{user_id}")
-}
-
-fn avatar_name(user_id: &str) -> String {
-    format!("avatar/{user_id}")
 }

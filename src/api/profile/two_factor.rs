@@ -3,15 +3,13 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
-use crate::auth::{self, Caller, totp};
+use crate::auth::{Caller, login, totp};
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::settings::{self, CloudronName};
+use crate::state::AppState;
 use crate::store;
 use crate::users;
 
@@ -72,42 +70,9 @@ pub async fn enable_two_factor(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<EnableTwoFactorRequest>,
 ) -> Result<StatusCode, ApiError> {
-    if req.totp_token.trim().is_empty() {
-        return Err(ApiError::bad_request("totpToken must not be empty"));
-    }
-    // Wrong codes count against the caller like wrong passwords.
-    let attempt = state.throttle.begin(caller.ip, &caller.user.id)?;
-    let current = store::users::totp(&state.db, &caller.user.id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
-    let invalid = || ApiError::PreconditionFailed("Invalid token".into());
-    let secret = current.totp_secret.ok_or_else(invalid)?;
-    // Cloudron checks the code before the enabled flag: a bad code is 412 even when enabled.
-    let step = totp::check(&secret, &req.totp_token, Utc::now())?.ok_or_else(invalid)?;
-    state.throttle.succeeded(attempt);
-    if current.totp_enabled {
-        return Err(ApiError::conflict(
-            "TwoFactor Authentication is already enabled",
-        ));
-    }
-    let mut tx = store::begin_write(&state.db).await?;
-    if !store::users::use_totp_step(&mut *tx, &caller.user.id, step).await? {
-        return Err(invalid());
-    }
-    // Only the secret the code was checked against is enabled; a concurrent new secret wins.
-    if !store::users::enable_totp(&mut *tx, &caller.user.id, &secret).await? {
-        return Err(ApiError::conflict(
-            "The secret changed meanwhile; scan the new QR code",
-        ));
-    }
-    users::record_update(
-        &mut tx,
-        &caller.user,
-        &caller.source(),
-        json!({ "twoFactorAuthenticationEnabled": true }),
-    )
-    .await?;
-    tx.commit().await?;
+    let (user, source) = (&caller.user, caller.source());
+    let code = &req.totp_token;
+    users::enable_two_factor(&state.db, &state.throttle, user, caller.ip, &source, code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -130,16 +95,15 @@ pub async fn disable_two_factor(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<DisableTwoFactorRequest>,
 ) -> Result<StatusCode, ApiError> {
-    auth::confirm_password(&state, &caller, req.password).await?;
-    let mut tx = store::begin_write(&state.db).await?;
-    store::users::disable_totp(&mut *tx, &caller.user.id).await?;
-    users::record_update(
-        &mut tx,
-        &caller.user,
-        &caller.source(),
-        json!({ "twoFactorAuthenticationEnabled": false }),
+    let user = &caller.user;
+    login::confirm_password(
+        &state.db,
+        &state.throttle,
+        &user.id,
+        caller.ip,
+        req.password,
     )
     .await?;
-    tx.commit().await?;
+    users::disable_two_factor(&state.db, user, &caller.source()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

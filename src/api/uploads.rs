@@ -1,0 +1,130 @@
+//! Not a resource: the multipart image upload and the image response that `/profile`,
+//! `/branding` and `/cloudron` share. What makes an image acceptable is [`crate::images`].
+
+use axum::body::Body;
+use axum::extract::multipart::{Field, MultipartError};
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::images::{ImageError, MAX_IMAGE_BYTES};
+use crate::store::images::ImageRow;
+
+/// The request limit of upload routes: the image plus multipart framing.
+pub const UPLOAD_BODY_LIMIT: usize = MAX_IMAGE_BYTES + 64 * 1024;
+
+/// The multipart form of an avatar upload.
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "documents the form; the handler reads it field by field"
+)]
+pub struct AvatarUpload {
+    /// A PNG, JPEG, GIF or WebP image of at most 5 MiB and 8192 pixels a side.
+    #[schema(value_type = String, format = Binary)]
+    avatar: Vec<u8>,
+}
+
+/// The multipart form of a background upload.
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "documents the form; the handler reads it field by field"
+)]
+pub struct BackgroundUpload {
+    /// A PNG, JPEG, GIF or WebP image of at most 5 MiB; sent empty, it clears the background.
+    #[serde(rename = "backgroundImage")]
+    #[schema(value_type = String, format = Binary)]
+    background_image: Vec<u8>,
+}
+
+pub fn is_multipart(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("multipart/form-data"))
+}
+
+/// The named file field of a multipart body (`Some(empty)` when sent empty), refused when over
+/// the size cap before it is all read.
+pub async fn file_field<S: Send + Sync>(
+    req: Request,
+    state: &S,
+    name: &str,
+) -> Result<Option<Vec<u8>>, ApiError> {
+    let mut multipart = Multipart::from_request(req, state)
+        .await
+        .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        if field.name() == Some(name) {
+            return read_field(field).await.map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// The named file field, which must be present and not empty.
+pub async fn required_file<S: Send + Sync>(
+    req: Request,
+    state: &S,
+    name: &str,
+) -> Result<Vec<u8>, ApiError> {
+    file_field(req, state, name)
+        .await?
+        .filter(|bytes| !bytes.is_empty())
+        .ok_or_else(|| ApiError::bad_request(format!("{name} must be provided")))
+}
+
+/// Reads one multipart file field, refusing it as soon as it passes the size cap.
+async fn read_field(mut field: Field<'_>) -> Result<Vec<u8>, ApiError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if bytes.len() + chunk.len() > MAX_IMAGE_BYTES {
+            return Err(ImageError::TooLarge.into());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+fn multipart_error(err: MultipartError) -> ApiError {
+    if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ImageError::TooLarge.into()
+    } else {
+        ApiError::bad_request(format!("Malformed multipart body: {}", err.body_text()))
+    }
+}
+
+/// Serves a stored image with its own type, an ETag (answering 304 to a matching
+/// `If-None-Match`), and headers that stop browsers from sniffing or running it.
+pub fn image_response(image: ImageRow, request_headers: &HeaderMap) -> Response {
+    let not_modified = request_headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.split(',').any(|tag| tag.trim() == image.etag));
+    let mut response = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        Response::new(Body::from(image.data))
+    };
+    let headers = response.headers_mut();
+    if let Ok(content_type) = HeaderValue::from_str(&image.content_type) {
+        headers.insert(header::CONTENT_TYPE, content_type);
+    }
+    if let Ok(etag) = HeaderValue::from_str(&image.etag) {
+        headers.insert(header::ETAG, etag);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}

@@ -1,0 +1,50 @@
+//! The periodic jobs of a running server, registered with the [`Scheduler`]: the
+//! reboot-required alert, automatic updates, the dynamic DNS check, storing tokens' last use.
+
+use std::time::Duration;
+
+use crate::scheduler::{Every, Scheduler};
+use crate::state::AppState;
+use crate::updater::schedule::AutoUpdate;
+use crate::{dyndns, system, updater};
+
+const LAST_USED_FLUSH_EVERY: Duration = Duration::from_secs(30);
+const REBOOT_CHECK_EVERY: Duration = Duration::from_secs(300);
+
+/// The periodic jobs: the reboot-required alert, automatic updates, the dynamic DNS check,
+/// storing tokens' last use.
+pub fn start(state: &AppState) -> Scheduler {
+    let scheduler = Scheduler::new(state.config.clock.clone(), state.shutdown.clone());
+    let for_reboot = state.clone();
+    scheduler.spawn(
+        "reboot-check",
+        Every::new(REBOOT_CHECK_EVERY).starting_now(),
+        move || system::check_reboot(for_reboot.clone()),
+    );
+    let for_updates = state.clone();
+    let plan = AutoUpdate::new(
+        state.autoupdate_pattern.subscribe(),
+        state.time_zone.subscribe(),
+    );
+    scheduler.spawn("autoupdate", plan, move || {
+        updater::schedule::run(for_updates.clone())
+    });
+    let for_dyndns = state.clone();
+    scheduler.spawn(
+        "dyndns",
+        Every::new(state.config.dyndns_interval),
+        move || dyndns::check(for_dyndns.clone()),
+    );
+    let for_tokens = state.clone();
+    scheduler.spawn("last-used", Every::new(LAST_USED_FLUSH_EVERY), move || {
+        flush_last_used(for_tokens.clone())
+    });
+    scheduler
+}
+
+/// Stores the tokens' coalesced `lastUsedAt`; also run once more at shutdown.
+pub async fn flush_last_used(state: AppState) {
+    if let Err(err) = state.last_used.flush(&state.db).await {
+        tracing::warn!(error = %err, "could not store token lastUsedAt: {err}");
+    }
+}

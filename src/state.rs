@@ -1,0 +1,91 @@
+//! `AppState`: what every request and job can reach, and its construction at start-up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono_tz::Tz;
+use serde_json::json;
+use sqlx::SqlitePool;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::last_used::LastUsed;
+use crate::auth::throttle::Throttle;
+use crate::config::Config;
+use crate::eventlog::{self, Action, Source};
+use crate::network::{Network, Policy};
+use crate::settings::{self, Blocklist, TimeZone, TrustedIps};
+use crate::tasks::TaskRunner;
+use crate::tasks::stream::StreamLimits;
+use crate::updater::Updater;
+use crate::updater::schedule::AutoupdatePattern;
+use crate::{store, updater};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: SqlitePool,
+    pub config: Arc<Config>,
+    pub last_used: Arc<LastUsed>,
+    pub throttle: Arc<Throttle>,
+    pub network: Arc<Network>,
+    /// The zone schedules run in; subscribers see changes at once.
+    pub time_zone: Arc<watch::Sender<Tz>>,
+    /// For outbound calls (address detection, release feeds).
+    pub http: reqwest::Client,
+    pub tasks: TaskRunner,
+    pub log_streams: Arc<StreamLimits>,
+    pub updater: Updater,
+    /// The automatic update pattern; the schedule re-plans when it changes.
+    pub autoupdate_pattern: Arc<watch::Sender<String>>,
+    /// Cancelled on shutdown: streams end, tasks stop, background jobs end.
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// Opens the store (running migrations) and records `cloudron.start`.
+    pub async fn start(config: Config) -> anyhow::Result<Self> {
+        let db = store::connect(&config.database_url).await?;
+        let data = json!({ "version": env!("CARGO_PKG_VERSION") });
+        eventlog::record(&db, Action::CloudronStart, &Source::system("boot"), data).await?;
+        updater::note_started_version(&db).await?;
+        if !store::users::owner_exists(&db).await? {
+            tracing::warn!(
+                "boxd is not activated: POST /api/v1/provision/activate creates the owner account"
+            );
+        }
+        let TrustedIps(trusted) = settings::get(&db).await?;
+        let Blocklist(blocklist) = settings::get(&db).await?;
+        let network = Network::new(Policy::parse(&trusted, &blocklist)?);
+        let TimeZone(zone) = settings::get(&db).await?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("boxd/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .context("cannot build the HTTP client")?;
+        let AutoupdatePattern(pattern) = settings::get(&db).await?;
+        let shutdown = CancellationToken::new();
+        let logs_dir = config.data_dir.join("logs").join("tasks");
+        let tasks = TaskRunner::new(
+            db.clone(),
+            logs_dir,
+            config.max_running_tasks,
+            shutdown.clone(),
+        )
+        .await?;
+        Ok(Self {
+            db,
+            tasks,
+            updater: Updater::new()?,
+            autoupdate_pattern: Arc::new(watch::Sender::new(pattern)),
+            log_streams: StreamLimits::new(config.max_log_streams, config.max_log_streams_per_user),
+            throttle: Arc::new(Throttle::new(config.clock.clone())),
+            config: Arc::new(config),
+            last_used: Arc::default(),
+            network: Arc::new(network),
+            time_zone: Arc::new(watch::Sender::new(zone)),
+            http,
+            shutdown,
+        })
+    }
+}

@@ -1,0 +1,134 @@
+//! Accounts: the rules of users ([`rules`]) and one function per account change. Each change
+//! checks who may make it, writes the store, records its event and notification, all in one
+//! transaction. The users API, activation, the profile routes and the operator CLI call these.
+
+mod changes;
+mod credentials;
+pub mod rules;
+
+pub use changes::*;
+pub use credentials::*;
+pub use rules::ProfileEdit;
+
+use serde_json::json;
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use crate::auth::login::LoginError;
+use crate::auth::secrets::HashError;
+use crate::auth::throttle::RateLimited;
+use crate::error::Invalid;
+use crate::eventlog::{self, Action, Source};
+use crate::settings::{self, ProfileConfig};
+use crate::store;
+use crate::store::users::UserRow;
+
+/// Why an account change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("No such user")]
+    NotFound,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// Cloudron: a second activation is 409 "Already setup".
+    #[error("Already setup")]
+    AlreadySetup,
+    /// A TOTP code that does not match the secret being enabled.
+    #[error("Invalid token")]
+    WrongCode,
+    /// A credential check failed or was throttled.
+    #[error(transparent)]
+    Login(#[from] LoginError),
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<Invalid> for UserError {
+    fn from(Invalid(message): Invalid) -> Self {
+        Self::Invalid(message)
+    }
+}
+
+impl From<HashError> for UserError {
+    fn from(err: HashError) -> Self {
+        Self::Login(err.into())
+    }
+}
+
+impl From<RateLimited> for UserError {
+    fn from(limited: RateLimited) -> Self {
+        Self::Login(limited.into())
+    }
+}
+
+/// Who makes a change: the user acting, and the eventlog source of the request.
+pub struct Actor<'a> {
+    pub user: &'a UserRow,
+    pub source: Source,
+}
+
+/// `uid-<uuid>`, the id of users (and, as in Cloudron, of app passwords).
+pub fn new_user_id() -> String {
+    format!("uid-{}", uuid::Uuid::new_v4())
+}
+
+/// How notifications name a user.
+pub fn display(user: &UserRow) -> &str {
+    match (user.display_name.as_str(), user.username.as_deref()) {
+        ("", Some(username)) => username,
+        ("", None) => &user.email,
+        (name, _) => name,
+    }
+}
+
+/// Whether `user` still has to set up 2FA under the current policy.
+pub async fn two_factor_setup_required(db: &SqlitePool, user: &UserRow) -> anyhow::Result<bool> {
+    let config: ProfileConfig = settings::get(db).await?;
+    Ok(config.mandatory_2fa && !user.totp_enabled)
+}
+
+/// The target of a change by `by`, read inside the change's transaction, so a concurrent role
+/// change cannot slip between check and write.
+async fn manageable(
+    tx: &mut Transaction<'static, Sqlite>,
+    by: &UserRow,
+    user_id: &str,
+) -> Result<UserRow, UserError> {
+    let target = reload(tx, user_id).await?;
+    rules::ensure_can_manage(by, &target)?;
+    Ok(target)
+}
+
+fn not_yourself(by: &UserRow, target: &UserRow, message: &str) -> Result<(), UserError> {
+    if by.id == target.id {
+        return Err(UserError::Conflict(message.to_owned()));
+    }
+    Ok(())
+}
+
+/// The user as stored now, inside `tx`.
+async fn reload(tx: &mut Transaction<'static, Sqlite>, id: &str) -> Result<UserRow, UserError> {
+    store::users::find_by_id(&mut **tx, id)
+        .await?
+        .ok_or(UserError::NotFound)
+}
+
+/// `user.update` with the user's public fields and what changed (`extra`, merged in); returns
+/// the event id.
+async fn record_update(
+    tx: &mut Transaction<'static, Sqlite>,
+    user: &UserRow,
+    source: &Source,
+    extra: serde_json::Value,
+) -> sqlx::Result<String> {
+    let mut data = json!({ "userId": user.id, "user": eventlog::public_user(user) });
+    if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
+        data.extend(extra.clone());
+    }
+    eventlog::record(&mut **tx, Action::UserUpdate, source, data).await
+}
