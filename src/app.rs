@@ -272,3 +272,36 @@ pub async fn run(
     tracing::info!("stopped");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::auth::scope::RESOURCES;
+
+    /// The resources of the routes behind the token layer (the first path segment after
+    /// `/api/v1/` of every operation that declares a security scheme).
+    fn protected_resources() -> BTreeSet<String> {
+        let doc = serde_json::to_value(routes().2).unwrap();
+        let mut resources = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let secured = item
+                .as_object()
+                .unwrap()
+                .values()
+                .any(|operation| operation.get("security").is_some());
+            if secured {
+                let resource = path.trim_start_matches("/api/v1/").split('/').next();
+                resources.insert(resource.unwrap().to_owned());
+            }
+        }
+        resources
+    }
+
+    #[test]
+    fn scopes_name_exactly_the_resources_of_the_protected_routes() {
+        let known: BTreeSet<String> = RESOURCES.iter().map(|r| (*r).to_owned()).collect();
+        assert_eq!(protected_resources(), known);
+    }
+}

@@ -44,6 +44,32 @@ pub fn background_name(user_id: &str) -> String {
     format!("background/{user_id}")
 }
 
+/// A user's choice of avatar.
+pub enum Avatar {
+    Upload(ImageRow),
+    Gravatar,
+    None,
+}
+
+/// Stores the user's avatar choice (and the image, for an upload) in one transaction.
+pub async fn set_avatar(db: &sqlx::SqlitePool, user_id: &str, avatar: Avatar) -> sqlx::Result<()> {
+    let name = avatar_name(user_id);
+    let mut tx = store::begin_write(db).await?;
+    let kind = match &avatar {
+        Avatar::Upload(image) => {
+            store::images::put(&mut *tx, &name, Some(user_id), image).await?;
+            "custom"
+        }
+        Avatar::Gravatar => "gravatar",
+        Avatar::None => "",
+    };
+    if !matches!(avatar, Avatar::Upload(_)) {
+        store::images::delete(&mut *tx, &name).await?;
+    }
+    store::users::set_avatar(&mut *tx, user_id, kind).await?;
+    tx.commit().await
+}
+
 /// The Cloudron avatar: the uploaded one, or the built-in default.
 pub async fn cloudron_avatar(db: &sqlx::SqlitePool) -> anyhow::Result<ImageRow> {
     match store::images::get(db, CLOUDRON_AVATAR).await? {

@@ -1,10 +1,20 @@
 //! boxd: the Cloudron REST API (`/api/v1/...`) as one binary over an embedded SQLite store.
 //!
-//! A request passes the layers of [`app::router`] (request id, trace, panic catcher, the
-//! [`network`] layer that resolves the client address and applies the blocklist), then, on
-//! protected routes, the token layer of [`auth`]; the handler in [`api`] checks the role through
-//! its extractors, validates, and calls [`store`] (SQL) and the services ([`eventlog`],
-//! [`settings`], [`users`]).
+//! A tour, outside in:
+//! - [`app`] builds the router and its layers (request id, trace, panic catcher, the
+//!   [`network`] layer that resolves the client address and applies the blocklist) and runs the
+//!   serve loop; [`state`] holds what requests and jobs reach ([`state::AppState`]).
+//! - [`api`] has one module per URL resource: `/api/v1/users/...` is `api::users`. Handlers
+//!   extract (the token layer and role extractors of [`auth`]), call one domain function, and
+//!   map the result to the wire.
+//! - Domain modules hold the rules and the changes: [`users`] (accounts), [`auth`] (tokens,
+//!   credentials, throttling), [`settings`], [`network`], [`images`], [`eventlog`],
+//!   [`notifications`], [`tasks`] (the task runner), [`updater`], [`dyndns`], [`system`].
+//! - [`store`] is the SQL, one module per table; it knows nothing of HTTP.
+//! - [`jobs`] registers the periodic jobs with the [`scheduler`]; [`clock`] is the one time
+//!   source; [`error`] maps every domain error into the HTTP error in one place.
+//!
+//! Imports point down: `api` → domain → `store`; nothing below `api` imports `api` or `app`.
 
 pub mod admin;
 pub mod api;

@@ -14,7 +14,6 @@ use crate::error::{ApiError, ApiJson, ApiPath, ConflictOnUnique, ErrorBody};
 use crate::state::AppState;
 use crate::store;
 use crate::store::app_passwords::AppPasswordRow;
-use crate::users;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -110,7 +109,8 @@ pub async fn create_app_password(
     rand::rng().fill_bytes(&mut bytes);
     let password = hex::encode(bytes);
     let row = AppPasswordRow {
-        id: users::new_user_id(),
+        // Cloudron gives app passwords ids of the users' form.
+        id: format!("uid-{}", uuid::Uuid::new_v4()),
         user_id: caller.user.id.clone(),
         name: name.to_owned(),
         identifier: req.identifier,

@@ -1,29 +1,20 @@
 //! `/api/v1/tasks`: background tasks, their logs and live log streams, for admins.
 
-use std::convert::Infallible;
-use std::time::Duration;
-
 use axum::Json;
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Page, PageQuery, parse_id};
-use crate::auth::{self, Admin};
+use super::{Page, PageQuery, logs, parse_id};
+use crate::auth::Admin;
 use crate::error::{ApiError, ApiPath, ApiQuery, ErrorBody};
 use crate::state::AppState;
 use crate::store;
 use crate::store::tasks::TaskRow;
-use crate::tasks::stream::{self, Start};
-
-/// How often an open log stream checks that its token still works.
-const STREAM_AUTH_EVERY: Duration = Duration::from_secs(15);
+use crate::tasks::stream;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -85,18 +76,6 @@ async fn existing(state: &AppState, raw: &str) -> Result<TaskRow, ApiError> {
         .ok_or(ApiError::NotFound("task"))
 }
 
-/// `lines`: a count of last lines (default 10), or -1 for all.
-fn lines(raw: Option<&str>, message: &str) -> Result<Option<usize>, ApiError> {
-    match raw {
-        None => Ok(Some(10)),
-        Some("-1") => Ok(None),
-        Some(text) => text
-            .parse::<usize>()
-            .map(Some)
-            .map_err(|_| ApiError::bad_request(message)),
-    }
-}
-
 /// List tasks, newest first.
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "Tasks", params(PageQuery, TaskFilter),
     responses((status = 200, body = TaskList), (status = 400, body = ErrorBody),
@@ -153,26 +132,13 @@ pub async fn get_task_logs(
     ApiQuery(query): ApiQuery<LogsQuery>,
 ) -> Result<Response, ApiError> {
     let task = existing(&state, &task_id).await?;
-    let lines = lines(query.lines.as_deref(), "lines must be a number")?;
-    let json = match query.format.as_deref() {
-        None | Some("json") => true,
-        Some("short") => false,
-        Some(_) => return Err(ApiError::bad_request("format must be json or short")),
-    };
+    let lines = logs::lines(query.lines.as_deref(), "lines must be a number")?;
+    let json = logs::json_format(query.format.as_deref())?;
     let body = stream::download(&state.tasks, task.id, lines, json).await?;
-    let disposition = format!("attachment; filename=\"task-{}.log\"", task.id);
-    let mut response = Body::from_stream(body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-logs"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    if let Ok(disposition) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, disposition);
-    }
-    Ok(response)
+    Ok(logs::download_response(
+        body,
+        &format!("task-{}.log", task.id),
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -200,51 +166,12 @@ pub async fn get_task_logstream(
     ApiQuery(query): ApiQuery<LogstreamQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let accepts = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !accepts.contains("text/event-stream") {
-        return Err(ApiError::bad_request("This API call requires EventStream"));
-    }
+    logs::require_event_stream(&headers)?;
     let task = existing(&state, &task_id).await?;
-    let last_event = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok()?.trim().parse().ok());
-    let start = match last_event {
-        Some(id) => Start::After(id),
-        None => Start::Last(lines(
-            query.lines.as_deref(),
-            "lines must be a valid number",
-        )?),
-    };
+    let start = logs::start(&headers, query.lines.as_deref())?;
     let permit = state.log_streams.acquire(&caller.user.id)?;
     let lines = stream::follow(&state.tasks, task.id, start, permit).await?;
-    let retry =
-        futures_util::stream::once(async { Event::default().retry(Duration::from_millis(3000)) });
-    let events = retry
-        .chain(lines.map(|line| {
-            Event::default()
-                .id(line.micros.to_string())
-                .data(&*line.data)
-        }))
-        .map(Ok::<_, Infallible>);
-    // The stream ends with the server, or with the caller's authorization.
-    let shutdown = state.shutdown.clone();
-    let revoked = auth::revoked(state.db.clone(), caller.token_id.clone(), STREAM_AUTH_EVERY);
-    let events = events.take_until(async move {
-        tokio::select! {
-            () = shutdown.cancelled() => {}
-            () = revoked => {}
-        }
-    });
-    let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
-    let headers = [
-        ("x-accel-buffering", "no"),
-        ("cache-control", "no-cache"),
-        ("access-control-allow-origin", "*"),
-    ];
-    Ok((headers, sse).into_response())
+    Ok(logs::event_stream(&state, &caller, lines))
 }
 
 /// Stop a pending or running task; read the task afterwards for its final state.

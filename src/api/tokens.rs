@@ -7,9 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Page, PageQuery};
-use crate::auth::sessions::{self, TokenSpec};
-use crate::auth::{API_TOKEN_LIFETIME_MS, CLIENT_SDK, CLIENT_WEBADMIN, Caller, Scope};
-use crate::clock::now_ms;
+use crate::auth::sessions::{self, ApiTokenRequest, Minter};
+use crate::auth::{CLIENT_SDK, Caller, Scope};
 use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
 use crate::state::AppState;
 use crate::store;
@@ -97,58 +96,26 @@ pub async fn create_token(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<CreateTokenRequest>,
 ) -> Result<Json<Token>, ApiError> {
-    let name = req.name.trim();
-    if name.is_empty() || name.chars().count() > 64 {
-        return Err(ApiError::bad_request("name must be 1 to 64 characters"));
-    }
-    let now = now_ms();
-    let expires = match req.expires_at {
-        Some(at) if at <= now => {
-            return Err(ApiError::bad_request(
-                "expiresAt must be a timestamp in the future",
-            ));
-        }
-        Some(at) => at,
-        None => now + API_TOKEN_LIFETIME_MS,
-    };
-    // A login session may make long-lived API tokens (that is what it is for), but an API
-    // token cannot make one that outlives it.
-    let expires = if caller.client_id == CLIENT_WEBADMIN {
-        expires
-    } else if req.expires_at.is_some() && expires > caller.expires {
-        return Err(ApiError::forbidden(
-            "A token cannot create a token that outlives it",
-        ));
-    } else {
-        expires.min(caller.expires)
-    };
-    let scope = req
-        .scope
-        .as_ref()
-        .map(Scope::parse)
-        .transpose()?
-        .unwrap_or_else(Scope::full);
-    if !caller.scope.covers(&scope) {
-        return Err(ApiError::forbidden(
-            "A token cannot create a token with a wider scope than its own",
-        ));
-    }
-    let spec = TokenSpec {
+    let minter = Minter {
         user_id: &caller.user.id,
-        name,
-        client_id: CLIENT_SDK,
-        scope: &scope,
-        expires,
+        client_id: &caller.client_id,
+        expires: caller.expires,
+        scope: &caller.scope,
     };
-    let issued = sessions::issue_token(&state.db, &spec).await?;
+    let request = ApiTokenRequest {
+        name: &req.name,
+        expires_at: req.expires_at,
+        scope: req.scope.as_ref(),
+    };
+    let (issued, scope) = sessions::issue_api_token(&state.db, &minter, &request).await?;
     tracing::info!(user.id = %caller.user.id, token.id = %issued.id, "token {} created", issued.id);
     Ok(Json(Token {
         id: issued.id,
-        name: name.to_owned(),
+        name: req.name.trim().to_owned(),
         access_token: Some(issued.secret),
         identifier: caller.user.id,
         client_id: CLIENT_SDK.to_owned(),
-        expires,
+        expires: issued.expires,
         last_used_at: None,
         scope,
     }))

@@ -3,8 +3,11 @@
 
 use sqlx::SqliteExecutor;
 
-use super::{CLIENT_WEBADMIN, LOGIN_TOKEN_LIFETIME_MS, Scope, secrets};
+use super::{
+    API_TOKEN_LIFETIME_MS, CLIENT_SDK, CLIENT_WEBADMIN, LOGIN_TOKEN_LIFETIME_MS, Scope, secrets,
+};
 use crate::clock::{now_iso, now_ms};
+use crate::error::Invalid;
 use crate::store;
 
 /// A token to create; the secret is generated here and returned once.
@@ -64,4 +67,81 @@ pub async fn issue_login_session(
         expires: now_ms() + LOGIN_TOKEN_LIFETIME_MS,
     };
     issue_token(db, &spec).await
+}
+
+/// Why an API token was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// More power than the token asking for it has (a 403 over HTTP).
+    #[error("{0}")]
+    TooPowerful(&'static str),
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+}
+
+/// The token that asks for a new API token.
+pub struct Minter<'a> {
+    pub user_id: &'a str,
+    pub client_id: &'a str,
+    pub expires: i64,
+    pub scope: &'a Scope,
+}
+
+/// What a client asks for in `POST /tokens`.
+pub struct ApiTokenRequest<'a> {
+    pub name: &'a str,
+    pub expires_at: Option<i64>,
+    pub scope: Option<&'a serde_json::Value>,
+}
+
+/// A new API token (`cid-sdk`) of the minter's user; never wider or, for an API token, longer
+/// lived than the minter. Returns the token and its scope.
+pub async fn issue_api_token(
+    db: impl SqliteExecutor<'_>,
+    minter: &Minter<'_>,
+    req: &ApiTokenRequest<'_>,
+) -> Result<(IssuedToken, Scope), TokenError> {
+    let name = req.name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(Invalid::new("name must be 1 to 64 characters").into());
+    }
+    let now = now_ms();
+    let expires = match req.expires_at {
+        Some(at) if at <= now => {
+            return Err(Invalid::new("expiresAt must be a timestamp in the future").into());
+        }
+        Some(at) => at,
+        None => now + API_TOKEN_LIFETIME_MS,
+    };
+    // A login session may make long-lived API tokens (that is what it is for), but an API
+    // token cannot make one that outlives it.
+    let expires = if minter.client_id == CLIENT_WEBADMIN {
+        expires
+    } else if req.expires_at.is_some() && expires > minter.expires {
+        return Err(TokenError::TooPowerful(
+            "A token cannot create a token that outlives it",
+        ));
+    } else {
+        expires.min(minter.expires)
+    };
+    let scope = req
+        .scope
+        .map(Scope::parse)
+        .transpose()?
+        .unwrap_or_else(Scope::full);
+    if !minter.scope.covers(&scope) {
+        return Err(TokenError::TooPowerful(
+            "A token cannot create a token with a wider scope than its own",
+        ));
+    }
+    let spec = TokenSpec {
+        user_id: minter.user_id,
+        name,
+        client_id: CLIENT_SDK,
+        scope: &scope,
+        expires,
+    };
+    Ok((issue_token(db, &spec).await?, scope))
 }

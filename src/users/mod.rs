@@ -72,7 +72,7 @@ pub struct Actor<'a> {
     pub source: Source,
 }
 
-/// `uid-<uuid>`, the id of users (and, as in Cloudron, of app passwords).
+/// `uid-<uuid>`, the id of users.
 pub fn new_user_id() -> String {
     format!("uid-{}", uuid::Uuid::new_v4())
 }

@@ -11,7 +11,7 @@ use crate::api::Empty;
 use crate::api::uploads::{self, AvatarUpload, BackgroundUpload};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
-use crate::images::{self, avatar_name, background_name};
+use crate::images::{self, Avatar, avatar_name, background_name};
 use crate::state::AppState;
 use crate::store;
 
@@ -33,26 +33,22 @@ pub async fn set_avatar(
     State(state): State<AppState>,
     req: Request,
 ) -> Result<Json<Empty>, ApiError> {
-    let name = avatar_name(&caller.user.id);
-    let mut tx;
-    if uploads::is_multipart(&req) {
+    let avatar = if uploads::is_multipart(&req) {
         let bytes = uploads::required_file(req, &state, "avatar").await?;
-        let image = images::validate(bytes)?;
-        tx = store::begin_write(&state.db).await?;
-        store::images::put(&mut *tx, &name, Some(&caller.user.id), &image).await?;
-        store::users::set_avatar(&mut *tx, &caller.user.id, "custom").await?;
+        Avatar::Upload(images::validate(bytes)?)
     } else {
         let ApiJson(choice) = ApiJson::<AvatarChoice>::from_request(req, &state).await?;
-        if !matches!(choice.avatar.as_str(), "gravatar" | "") {
-            return Err(ApiError::bad_request(
-                "avatar must be \"gravatar\", \"\" or an uploaded image",
-            ));
+        match choice.avatar.as_str() {
+            "gravatar" => Avatar::Gravatar,
+            "" => Avatar::None,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "avatar must be \"gravatar\", \"\" or an uploaded image",
+                ));
+            }
         }
-        tx = store::begin_write(&state.db).await?;
-        store::images::delete(&mut *tx, &name).await?;
-        store::users::set_avatar(&mut *tx, &caller.user.id, &choice.avatar).await?;
-    }
-    tx.commit().await?;
+    };
+    images::set_avatar(&state.db, &caller.user.id, avatar).await?;
     Ok(Json(Empty {}))
 }
 
