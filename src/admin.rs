@@ -3,17 +3,19 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::LazyLock;
 
 use anyhow::{Context, bail};
 use sqlx::SqlitePool;
 
+use crate::auth::cache::AuthCache;
 use crate::auth::sessions::{self, TokenSpec};
 use crate::auth::{API_TOKEN_LIFETIME_MS, CLIENT_SDK, Scope};
 use crate::clock::now_ms;
 use crate::config::{AdminArgs, AdminCommand};
 use crate::eventlog::Source;
 use crate::store;
-use crate::users::{self, NewOwner, UserError};
+use crate::users::{self, Accounts, NewOwner, UserError};
 
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     let (_, url) = args.store.resolve()?;
@@ -55,10 +57,11 @@ async fn create_owner(
 ) -> anyhow::Result<()> {
     let owner = NewOwner::new(username, email, display_name, password)?;
     let name = owner.username.clone();
-    let (user, _) = match users::create_owner(db, owner, &Source::system("sysadmin"), None).await {
-        Err(UserError::AlreadySetup) => bail!("an owner already exists"),
-        other => other?,
-    };
+    let (user, _) =
+        match users::create_owner(offline(db), owner, &Source::system("sysadmin"), None).await {
+            Err(UserError::AlreadySetup) => bail!("an owner already exists"),
+            other => other?,
+        };
     println!("created the owner {name} ({})", user.id);
     Ok(())
 }
@@ -68,7 +71,7 @@ async fn reset_password(db: &SqlitePool, username: &str, password: String) -> an
     let user = store::users::find_by_username(db, username)
         .await?
         .with_context(|| format!("no user named {username}"))?;
-    users::reset_password(db, &user.id, password).await?;
+    users::reset_password(offline(db), &user.id, password).await?;
     println!("password of {username} changed; their login sessions were ended");
     Ok(())
 }
@@ -119,6 +122,16 @@ async fn list_users(db: &SqlitePool) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// Accounts as the CLI changes them: the server's authentication cache is in another process,
+/// which notices changes to the store by itself (`store::Revision`).
+fn offline(db: &SqlitePool) -> Accounts<'_> {
+    static NO_CACHE: LazyLock<AuthCache> = LazyLock::new(AuthCache::default);
+    Accounts {
+        db,
+        sessions: &NO_CACHE,
+    }
 }
 
 /// The first line of `file`, or a password typed twice at the terminal.

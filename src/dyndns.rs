@@ -33,12 +33,13 @@ pub async fn check(state: AppState) {
 }
 
 async fn try_check(state: &AppState) -> anyhow::Result<()> {
-    let DynamicDns { enabled } = settings::get(&state.db).await?;
+    let DynamicDns { enabled } = state.settings.get().await?;
     if !enabled {
         return Ok(());
     }
-    let Ipv4Config(v4) = settings::get(&state.db).await?;
-    let Ipv6Config(v6) = settings::get(&state.db).await?;
+    let Ipv4Config(v4) = state.settings.get().await?;
+    let Ipv6Config(v6) = state.settings.get().await?;
+    // The sync task writes it in its own transaction: read the store, not the snapshot.
     let synced: Synced = settings::get(&state.db).await?;
     // A family whose detection fails keeps its last synced address; the other still syncs.
     let resolve =

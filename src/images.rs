@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::store;
 use crate::store::images::ImageRow;
+use crate::users::Accounts;
 
 pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
 /// Larger images would take hundreds of MiB once a browser decodes them.
@@ -52,9 +53,9 @@ pub enum Avatar {
 }
 
 /// Stores the user's avatar choice (and the image, for an upload) in one transaction.
-pub async fn set_avatar(db: &sqlx::SqlitePool, user_id: &str, avatar: Avatar) -> sqlx::Result<()> {
+pub async fn set_avatar(accounts: Accounts<'_>, user_id: &str, avatar: Avatar) -> sqlx::Result<()> {
     let name = avatar_name(user_id);
-    let mut tx = store::begin_write(db).await?;
+    let mut tx = store::begin_write(accounts.db).await?;
     let kind = match &avatar {
         Avatar::Upload(image) => {
             store::images::put(&mut *tx, &name, Some(user_id), image).await?;
@@ -67,7 +68,9 @@ pub async fn set_avatar(db: &sqlx::SqlitePool, user_id: &str, avatar: Avatar) ->
         store::images::delete(&mut *tx, &name).await?;
     }
     store::users::set_avatar(&mut *tx, user_id, kind).await?;
-    tx.commit().await
+    tx.commit().await?;
+    accounts.sessions.invalidate_user(user_id);
+    Ok(())
 }
 
 /// The Cloudron avatar: the uploaded one, or the built-in default.

@@ -1,10 +1,12 @@
 //! The periodic jobs of a running server, registered with the [`Scheduler`]: the
-//! reboot-required alert, automatic updates, the dynamic DNS check, storing tokens' last use.
+//! reboot-required alert, automatic updates, the dynamic DNS check, storing tokens' last use,
+//! and following changes other processes make to the store.
 
 use std::time::Duration;
 
 use crate::scheduler::{Every, Scheduler};
 use crate::state::AppState;
+use crate::store::REVISION_CHECK_EVERY;
 use crate::updater::schedule::AutoUpdate;
 use crate::{dyndns, system, updater};
 
@@ -35,6 +37,10 @@ pub fn start(state: &AppState) -> Scheduler {
         Every::new(state.config.dyndns_interval),
         move || dyndns::check(for_dyndns.clone()),
     );
+    let for_revision = state.clone();
+    scheduler.spawn("revision", Every::new(REVISION_CHECK_EVERY), move || {
+        follow_revision(for_revision.clone())
+    });
     let for_tokens = state.clone();
     scheduler.spawn("last-used", Every::new(LAST_USED_FLUSH_EVERY), move || {
         flush_last_used(for_tokens.clone())
@@ -46,5 +52,17 @@ pub fn start(state: &AppState) -> Scheduler {
 pub async fn flush_last_used(state: AppState) {
     if let Err(err) = state.last_used.flush(&state.db).await {
         tracing::warn!(error = %err, "could not store token lastUsedAt: {err}");
+    }
+}
+
+/// Clears what is cached of the store when someone else (the operator CLI) changed it.
+async fn follow_revision(state: AppState) {
+    match state.revision.changed().await {
+        Ok(false) => {}
+        Ok(true) => {
+            state.auth_cache.clear();
+            state.settings.clear();
+        }
+        Err(err) => tracing::warn!(error = %err, "cannot check the store for changes: {err}"),
     }
 }

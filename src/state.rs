@@ -10,22 +10,33 @@ use sqlx::SqlitePool;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::cache::AuthCache;
 use crate::auth::last_used::LastUsed;
 use crate::auth::throttle::Throttle;
 use crate::config::Config;
 use crate::eventlog::{self, Action, Source};
 use crate::network::{Network, Policy};
-use crate::settings::{self, Blocklist, TimeZone, TrustedIps};
+use crate::settings::{self, Blocklist, Settings, TimeZone, TrustedIps};
+use crate::store::{self, Revision};
 use crate::tasks::TaskRunner;
 use crate::tasks::stream::StreamLimits;
+use crate::updater;
 use crate::updater::Updater;
 use crate::updater::schedule::AutoupdatePattern;
-use crate::{store, updater};
+use crate::users::{Accounts, Activation};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: SqlitePool,
     pub config: Arc<Config>,
+    /// The platform settings, in memory.
+    pub settings: Arc<Settings>,
+    /// Token hash → token and user: authenticated requests read no store.
+    pub auth_cache: Arc<AuthCache>,
+    /// Whether the owner exists; once it does, it always will.
+    pub activation: Arc<Activation>,
+    /// Moves when another process commits to the store; the caches are cleared then.
+    pub revision: Arc<Revision>,
     pub last_used: Arc<LastUsed>,
     pub throttle: Arc<Throttle>,
     pub network: Arc<Network>,
@@ -43,13 +54,22 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Where account changes go: the store and the authentication cache they invalidate.
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts {
+            db: &self.db,
+            sessions: &self.auth_cache,
+        }
+    }
+
     /// Opens the store (running migrations) and records `cloudron.start`.
     pub async fn start(config: Config) -> anyhow::Result<Self> {
         let db = store::connect(&config.database_url).await?;
         let data = json!({ "version": env!("CARGO_PKG_VERSION") });
         eventlog::record(&db, Action::CloudronStart, &Source::system("boot"), data).await?;
         updater::note_started_version(&db).await?;
-        if !store::users::owner_exists(&db).await? {
+        let activation = Activation::default();
+        if !activation.is_done(&db).await? {
             tracing::warn!(
                 "boxd is not activated: POST /api/v1/provision/activate creates the owner account"
             );
@@ -73,7 +93,12 @@ impl AppState {
             shutdown.clone(),
         )
         .await?;
+        let revision = Revision::open(&config.database_url).await?;
         Ok(Self {
+            settings: Arc::new(Settings::new(db.clone())),
+            auth_cache: Arc::default(),
+            activation: Arc::new(activation),
+            revision: Arc::new(revision),
             db,
             tasks,
             updater: Updater::new()?,

@@ -66,7 +66,8 @@ pub async fn login(
         access_token: session.secret,
         expires: session.expires,
         two_factor_authentication_setup_required: users::two_factor_setup_required(
-            &state.db, &user,
+            &state.settings,
+            &user,
         )
         .await?,
     }))

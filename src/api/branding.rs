@@ -12,7 +12,7 @@ use super::uploads::{self, AvatarUpload};
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::images;
-use crate::settings::{self, CloudronName};
+use crate::settings::CloudronName;
 use crate::state::AppState;
 use crate::store;
 
@@ -32,7 +32,7 @@ pub async fn get_cloudron_name(
     _: Admin,
     State(state): State<AppState>,
 ) -> Result<Json<NameBody>, ApiError> {
-    let CloudronName(name) = settings::get(&state.db).await?;
+    let CloudronName(name) = state.settings.get().await?;
     Ok(Json(NameBody { name }))
 }
 
@@ -46,7 +46,7 @@ pub async fn set_cloudron_name(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<NameBody>,
 ) -> Result<Json<Empty>, ApiError> {
-    settings::set(&state.db, &CloudronName::new(&req.name)?).await?;
+    state.settings.set(CloudronName::new(&req.name)?).await?;
     Ok(Json(Empty {}))
 }
 

@@ -12,9 +12,8 @@ use super::uploads;
 use crate::auth::{Admin, Caller};
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::images;
-use crate::settings::{self, CloudronName, LANGUAGES, Language, TimeZone};
+use crate::settings::{CloudronName, LANGUAGES, Language, TimeZone};
 use crate::state::AppState;
-use crate::store;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -31,8 +30,8 @@ pub struct Status {
 #[utoipa::path(get, path = "/api/v1/cloudron/status", tag = "Cloudron",
     responses((status = 200, body = Status)))]
 pub async fn get_status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
-    let activated = store::users::owner_exists(&state.db).await?;
-    let CloudronName(cloudron_name) = settings::get(&state.db).await?;
+    let activated = state.activation.is_done(&state.db).await?;
+    let CloudronName(cloudron_name) = state.settings.get().await?;
     Ok(Json(Status {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         activated,
@@ -85,7 +84,7 @@ pub async fn get_language(
     _: Caller,
     State(state): State<AppState>,
 ) -> Result<Json<LanguageBody>, ApiError> {
-    let Language(language) = settings::get(&state.db).await?;
+    let Language(language) = state.settings.get().await?;
     Ok(Json(LanguageBody { language }))
 }
 
@@ -99,7 +98,7 @@ pub async fn set_language(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LanguageBody>,
 ) -> Result<Json<Empty>, ApiError> {
-    settings::set(&state.db, &Language::new(&req.language)?).await?;
+    state.settings.set(Language::new(&req.language)?).await?;
     Ok(Json(Empty {}))
 }
 
@@ -133,7 +132,7 @@ pub async fn set_time_zone(
     ApiJson(req): ApiJson<TimeZoneBody>,
 ) -> Result<Json<Empty>, ApiError> {
     let zone = TimeZone::new(&req.time_zone)?;
-    settings::set(&state.db, &zone).await?;
+    state.settings.set(zone).await?;
     state.time_zone.send_replace(zone.0);
     Ok(Json(Empty {}))
 }

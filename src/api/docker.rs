@@ -6,7 +6,7 @@ use axum::extract::State;
 use super::Empty;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiJson, ErrorBody};
-use crate::settings::{self, RegistryConfig, RegistryConfigRequest};
+use crate::settings::{RegistryConfig, RegistryConfigRequest};
 use crate::state::AppState;
 
 /// The registry configuration; the password shows as `********` when set.
@@ -18,7 +18,7 @@ pub async fn get_registry_config(
     _: Admin,
     State(state): State<AppState>,
 ) -> Result<Json<RegistryConfig>, ApiError> {
-    let config: RegistryConfig = settings::get(&state.db).await?;
+    let config: RegistryConfig = state.settings.get().await?;
     Ok(Json(config.masked()))
 }
 
@@ -33,7 +33,10 @@ pub async fn set_registry_config(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RegistryConfigRequest>,
 ) -> Result<Json<Empty>, ApiError> {
-    let stored: RegistryConfig = settings::get(&state.db).await?;
-    settings::set(&state.db, &RegistryConfig::from_request(req, &stored)?).await?;
+    let stored: RegistryConfig = state.settings.get().await?;
+    state
+        .settings
+        .set(RegistryConfig::from_request(req, &stored)?)
+        .await?;
     Ok(Json(Empty {}))
 }

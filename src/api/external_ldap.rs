@@ -6,7 +6,7 @@ use axum::extract::State;
 use super::Empty;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiJson, ErrorBody};
-use crate::settings::{self, ExternalLdapConfig, ExternalLdapConfigRequest};
+use crate::settings::{ExternalLdapConfig, ExternalLdapConfigRequest};
 use crate::state::AppState;
 
 /// The external LDAP configuration; the bind password shows as `********` when set.
@@ -18,7 +18,7 @@ pub async fn get_external_ldap_config(
     _: Admin,
     State(state): State<AppState>,
 ) -> Result<Json<ExternalLdapConfig>, ApiError> {
-    let config: ExternalLdapConfig = settings::get(&state.db).await?;
+    let config: ExternalLdapConfig = state.settings.get().await?;
     Ok(Json(config.masked()))
 }
 
@@ -33,7 +33,10 @@ pub async fn set_external_ldap_config(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ExternalLdapConfigRequest>,
 ) -> Result<Json<Empty>, ApiError> {
-    let stored: ExternalLdapConfig = settings::get(&state.db).await?;
-    settings::set(&state.db, &ExternalLdapConfig::from_request(req, &stored)?).await?;
+    let stored: ExternalLdapConfig = state.settings.get().await?;
+    state
+        .settings
+        .set(ExternalLdapConfig::from_request(req, &stored)?)
+        .await?;
     Ok(Json(Empty {}))
 }

@@ -104,7 +104,11 @@ pub fn event_stream(
         }))
         .map(Ok::<_, Infallible>);
     let shutdown = state.shutdown.clone();
-    let revoked = auth::revoked(state.db.clone(), caller.token_id.clone(), STREAM_AUTH_EVERY);
+    let revoked = auth::revoked(
+        state.db.clone(),
+        caller.token_id.to_string(),
+        STREAM_AUTH_EVERY,
+    );
     let events = events.take_until(async move {
         tokio::select! {
             () = shutdown.cancelled() => {}

@@ -9,7 +9,7 @@ use super::Empty;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::network::{Family, IpConfig, IpEntries, Policy, detect};
-use crate::settings::{self, Blocklist, DynamicDns, Ipv4Config, Ipv6Config};
+use crate::settings::{Blocklist, DynamicDns, Ipv4Config, Ipv6Config};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -28,7 +28,7 @@ pub async fn get_blocklist(
     _: Admin,
     State(state): State<AppState>,
 ) -> Result<Json<BlocklistBody>, ApiError> {
-    let Blocklist(blocklist) = settings::get(&state.db).await?;
+    let Blocklist(blocklist) = state.settings.get().await?;
     Ok(Json(BlocklistBody { blocklist }))
 }
 
@@ -56,7 +56,7 @@ pub async fn set_blocklist(
             ..policy.clone()
         })
     };
-    let store = async { Ok(settings::set(&state.db, &Blocklist(req.blocklist.clone())).await?) };
+    let store = async { Ok(state.settings.set(Blocklist(req.blocklist.clone())).await?) };
     state.network.update(change, store).await?;
     Ok(Json(Empty {}))
 }
@@ -70,7 +70,7 @@ pub async fn get_dynamic_dns(
     _: Admin,
     State(state): State<AppState>,
 ) -> Result<Json<DynamicDns>, ApiError> {
-    Ok(Json(settings::get(&state.db).await?))
+    Ok(Json(state.settings.get().await?))
 }
 
 /// Turn dynamic DNS on or off.
@@ -83,7 +83,7 @@ pub async fn set_dynamic_dns(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<DynamicDns>,
 ) -> Result<Json<Empty>, ApiError> {
-    settings::set(&state.db, &req).await?;
+    state.settings.set(req).await?;
     Ok(Json(Empty {}))
 }
 
@@ -96,7 +96,7 @@ pub async fn get_ipv4_config(
     _: Admin,
     State(state): State<AppState>,
 ) -> Result<Json<IpConfig>, ApiError> {
-    let Ipv4Config(config) = settings::get(&state.db).await?;
+    let Ipv4Config(config) = state.settings.get().await?;
     Ok(Json(config))
 }
 
@@ -111,7 +111,10 @@ pub async fn set_ipv4_config(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<IpConfig>,
 ) -> Result<Json<Empty>, ApiError> {
-    settings::set(&state.db, &Ipv4Config(req.validate(Family::V4)?)).await?;
+    state
+        .settings
+        .set(Ipv4Config(req.validate(Family::V4)?))
+        .await?;
     Ok(Json(Empty {}))
 }
 
@@ -124,7 +127,7 @@ pub async fn get_ipv6_config(
     _: Admin,
     State(state): State<AppState>,
 ) -> Result<Json<IpConfig>, ApiError> {
-    let Ipv6Config(config) = settings::get(&state.db).await?;
+    let Ipv6Config(config) = state.settings.get().await?;
     Ok(Json(config))
 }
 
@@ -138,7 +141,10 @@ pub async fn set_ipv6_config(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<IpConfig>,
 ) -> Result<Json<Empty>, ApiError> {
-    settings::set(&state.db, &Ipv6Config(req.validate(Family::V6)?)).await?;
+    state
+        .settings
+        .set(Ipv6Config(req.validate(Family::V6)?))
+        .await?;
     Ok(Json(Empty {}))
 }
 
@@ -156,7 +162,7 @@ pub struct IpBody {
               (status = 424, description = "Detection failed", body = ErrorBody)),
     security(("bearer_auth" = []), ("query_auth" = [])))]
 pub async fn get_ipv4(_: Admin, State(state): State<AppState>) -> Result<Json<IpBody>, ApiError> {
-    let Ipv4Config(config) = settings::get(&state.db).await?;
+    let Ipv4Config(config) = state.settings.get().await?;
     let ip = detect::resolve(
         &state.http,
         &config,
@@ -176,7 +182,7 @@ pub async fn get_ipv4(_: Admin, State(state): State<AppState>) -> Result<Json<Ip
               (status = 424, description = "Detection failed", body = ErrorBody)),
     security(("bearer_auth" = []), ("query_auth" = [])))]
 pub async fn get_ipv6(_: Admin, State(state): State<AppState>) -> Result<Json<IpBody>, ApiError> {
-    let Ipv6Config(config) = settings::get(&state.db).await?;
+    let Ipv6Config(config) = state.settings.get().await?;
     let ip = detect::resolve(
         &state.http,
         &config,

@@ -10,7 +10,6 @@ use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::eventlog::Source;
 use crate::network::ClientIp;
 use crate::state::AppState;
-use crate::store;
 use crate::users::{self, NewOwner, UserError};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -45,12 +44,17 @@ pub async fn activate(
     ApiJson(req): ApiJson<ActivateRequest>,
 ) -> Result<(StatusCode, Json<ActivateResponse>), ApiError> {
     let owner = NewOwner::new(&req.username, &req.email, req.display_name, req.password)?;
-    if store::users::owner_exists(&state.db).await? {
+    if state.activation.is_done(&state.db).await? {
         return Err(UserError::AlreadySetup.into());
     }
     let username = owner.username.clone();
-    let (user, session) =
-        users::create_owner(&state.db, owner, &Source::anonymous(ip), Some("activation")).await?;
+    let (user, session) = users::create_owner(
+        state.accounts(),
+        owner,
+        &Source::anonymous(ip),
+        Some("activation"),
+    )
+    .await?;
     let session = session.ok_or_else(|| anyhow::anyhow!("activation issued no session"))?;
     tracing::info!(user.id = %user.id, "activated: {username} is the owner");
     Ok((

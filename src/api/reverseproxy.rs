@@ -12,7 +12,7 @@ use super::Empty;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::network::{IpEntries, Policy, resolve_client_ip};
-use crate::settings::{self, TrustedIps};
+use crate::settings::TrustedIps;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -32,7 +32,7 @@ pub async fn get_trusted_ips(
     _: Admin,
     State(state): State<AppState>,
 ) -> Result<Json<TrustedIpsBody>, ApiError> {
-    let TrustedIps(trusted_ips) = settings::get(&state.db).await?;
+    let TrustedIps(trusted_ips) = state.settings.get().await?;
     Ok(Json(TrustedIpsBody { trusted_ips }))
 }
 
@@ -64,7 +64,12 @@ pub async fn set_trusted_ips(
             ..policy.clone()
         })
     };
-    let store = async { Ok(settings::set(&state.db, &TrustedIps(req.trusted_ips.clone())).await?) };
+    let store = async {
+        Ok(state
+            .settings
+            .set(TrustedIps(req.trusted_ips.clone()))
+            .await?)
+    };
     state.network.update(change, store).await?;
     Ok(Json(Empty {}))
 }

@@ -113,7 +113,7 @@ pub async fn create_token(
         id: issued.id,
         name: req.name.trim().to_owned(),
         access_token: Some(issued.secret),
-        identifier: caller.user.id,
+        identifier: caller.user.id.clone(),
         client_id: CLIENT_SDK.to_owned(),
         expires: issued.expires,
         last_used_at: None,
@@ -149,7 +149,7 @@ pub async fn delete_token(
     State(state): State<AppState>,
     ApiPath(token_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    if !store::tokens::delete_for_user(&state.db, &caller.user.id, &token_id).await? {
+    if !sessions::revoke_token(&state.db, &state.auth_cache, &caller.user.id, &token_id).await? {
         return Err(ApiError::NotFound("token"));
     }
     tracing::info!(user.id = %caller.user.id, token.id = %token_id, "token {token_id} deleted");

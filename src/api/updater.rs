@@ -9,7 +9,6 @@ use utoipa::ToSchema;
 use super::Empty;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiJson, ErrorBody};
-use crate::settings;
 use crate::state::AppState;
 use crate::updater::schedule::AutoupdatePattern;
 use crate::updater::{self, BoxUpdateInfo, CachedUpdate};
@@ -41,7 +40,7 @@ pub async fn get_updates(
     _: Admin,
     State(state): State<AppState>,
 ) -> Result<Json<UpdatesBody>, ApiError> {
-    let CachedUpdate { release } = settings::get(&state.db).await?;
+    let CachedUpdate { release } = state.settings.get().await?;
     Ok(updates(release))
 }
 
@@ -126,7 +125,7 @@ pub async fn set_autoupdate_pattern(
     ApiJson(req): ApiJson<PatternBody>,
 ) -> Result<Json<Empty>, ApiError> {
     let pattern = AutoupdatePattern::new(&req.pattern)?;
-    settings::set(&state.db, &pattern).await?;
+    state.settings.set(pattern.clone()).await?;
     state.autoupdate_pattern.send_replace(pattern.0);
     Ok(Json(Empty {}))
 }

@@ -6,7 +6,7 @@ use axum::extract::State;
 use super::Empty;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiJson, ErrorBody};
-use crate::settings::{self, ProfileConfig};
+use crate::settings::ProfileConfig;
 use crate::state::AppState;
 
 /// Whether profiles are locked and 2FA is mandatory.
@@ -18,7 +18,7 @@ pub async fn get_profile_config(
     _: Admin,
     State(state): State<AppState>,
 ) -> Result<Json<ProfileConfig>, ApiError> {
-    Ok(Json(settings::get(&state.db).await?))
+    Ok(Json(state.settings.get().await?))
 }
 
 /// Set the profile policy; both fields are required.
@@ -32,6 +32,6 @@ pub async fn set_profile_config(
     State(state): State<AppState>,
     ApiJson(config): ApiJson<ProfileConfig>,
 ) -> Result<Json<Empty>, ApiError> {
-    settings::set(&state.db, &config).await?;
+    state.settings.set(config).await?;
     Ok(Json(Empty {}))
 }

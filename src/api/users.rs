@@ -126,7 +126,7 @@ pub async fn create_user(
         role: req.role,
         fallback_email: req.fallback_email,
     };
-    let id = users::create(&state.db, &caller.actor(), account).await?;
+    let id = users::create(state.accounts(), &caller.actor(), account).await?;
     Ok((StatusCode::CREATED, Json(CreatedUser { id })))
 }
 
@@ -159,7 +159,7 @@ pub async fn delete_user(
     State(state): State<AppState>,
     ApiPath(user_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    users::delete(&state.db, &caller.actor(), &user_id).await?;
+    users::delete(state.accounts(), &caller.actor(), &user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -192,7 +192,7 @@ pub async fn update_user(
         fallback_email: req.fallback_email,
         username: req.username,
     };
-    users::update(&state.db, &caller.actor(), &user_id, edit).await?;
+    users::update(state.accounts(), &caller.actor(), &user_id, edit).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -215,7 +215,7 @@ pub async fn set_user_role(
     ApiPath(user_id): ApiPath<String>,
     ApiJson(req): ApiJson<SetRoleRequest>,
 ) -> Result<StatusCode, ApiError> {
-    users::set_role(&state.db, &caller.actor(), &user_id, req.role).await?;
+    users::set_role(state.accounts(), &caller.actor(), &user_id, req.role).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -238,7 +238,7 @@ pub async fn set_user_active(
     ApiPath(user_id): ApiPath<String>,
     ApiJson(req): ApiJson<SetActiveRequest>,
 ) -> Result<StatusCode, ApiError> {
-    users::set_active(&state.db, &caller.actor(), &user_id, req.active).await?;
+    users::set_active(state.accounts(), &caller.actor(), &user_id, req.active).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -262,7 +262,7 @@ pub async fn set_user_password(
     ApiPath(user_id): ApiPath<String>,
     ApiJson(req): ApiJson<SetPasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
-    users::set_password(&state.db, &caller.actor(), &user_id, req.password).await?;
+    users::set_password(state.accounts(), &caller.actor(), &user_id, req.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -278,6 +278,6 @@ pub async fn disable_user_two_factor(
     State(state): State<AppState>,
     ApiPath(user_id): ApiPath<String>,
 ) -> Result<Json<Empty>, ApiError> {
-    users::disable_two_factor_of(&state.db, &caller.actor(), &user_id).await?;
+    users::disable_two_factor_of(state.accounts(), &caller.actor(), &user_id).await?;
     Ok(Json(Empty {}))
 }

@@ -2,6 +2,7 @@
 //! extractors that put a route's role requirement in its handler signature.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -15,13 +16,13 @@ use crate::store::users::UserRow;
 /// The authenticated caller of a protected route.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub user: UserRow,
-    pub token_id: String,
+    pub user: Arc<UserRow>,
+    pub token_id: Arc<str>,
     /// `cid-webadmin` for a login session, `cid-sdk` for an API token.
-    pub client_id: String,
+    pub client_id: Arc<str>,
     /// When the caller's token expires, epoch milliseconds.
     pub expires: i64,
-    pub scope: Scope,
+    pub scope: Arc<Scope>,
     pub ip: IpAddr,
 }
 

@@ -4,8 +4,10 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use std::sync::Arc;
+
+use super::cache::CachedToken;
 use super::{Caller, secrets, token_from};
-use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::network::ClientIp;
 use crate::state::AppState;
@@ -20,29 +22,51 @@ pub async fn require_token(
 ) -> Result<Response, ApiError> {
     let secret = token_from(req.headers(), req.uri()).ok_or_else(ApiError::unauthorized)?;
     let hash = secrets::token_hash(&secret);
-    let found = store::tokens::find_with_user(&state.db, &hash, now_ms())
-        .await?
-        .filter(|found| secrets::hashes_equal(&found.token_hash, &hash))
-        .ok_or_else(ApiError::unauthorized)?;
-    let scope = found.token_scope.0;
-    if !scope.allows(req.method(), req.uri().path()) {
+    let now = state.config.clock.now().timestamp_millis();
+    let token = match state.auth_cache.get(&hash) {
+        Some(token) => token,
+        None => lookup(&state, hash, now).await?,
+    };
+    // Cached tokens expire too: checked on every request.
+    if token.expires <= now {
+        return Err(ApiError::unauthorized());
+    }
+    if !token.scope.allows(req.method(), req.uri().path()) {
         return Err(ApiError::forbidden(
             "This token's scope does not allow this request",
         ));
     }
-    state.last_used.touch(&found.token_id);
+    state.last_used.touch(&token.token_id);
     let ClientIp(ip) = req.extensions().get::<ClientIp>().copied().ok_or_else(|| {
         ApiError::Internal(anyhow::anyhow!(
             "the network layer must run before the token layer"
         ))
     })?;
     req.extensions_mut().insert(Caller {
-        user: found.user,
-        token_id: found.token_id,
-        client_id: found.token_client_id,
-        expires: found.token_expires,
-        scope,
+        user: token.user,
+        token_id: token.token_id,
+        client_id: token.client_id,
+        expires: token.expires,
+        scope: token.scope,
         ip,
     });
     Ok(next.run(req).await)
+}
+
+/// A cache miss: the store, then the cache (unless something changed meanwhile).
+async fn lookup(state: &AppState, hash: [u8; 32], now: i64) -> Result<CachedToken, ApiError> {
+    let generation = state.auth_cache.generation();
+    let found = store::tokens::find_with_user(&state.db, &hash, now)
+        .await?
+        .filter(|found| secrets::hashes_equal(&found.token_hash, &hash))
+        .ok_or_else(ApiError::unauthorized)?;
+    let token = CachedToken {
+        token_id: found.token_id.into(),
+        client_id: found.token_client_id.into(),
+        expires: found.token_expires,
+        scope: Arc::new(found.token_scope.0),
+        user: Arc::new(found.user),
+    };
+    state.auth_cache.insert(hash, token.clone(), generation);
+    Ok(token)
 }

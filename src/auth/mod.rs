@@ -2,6 +2,7 @@
 //! role extractors for handlers, checking credentials, issuing tokens, and the secrets behind
 //! tokens and passwords.
 
+pub mod cache;
 mod caller;
 pub mod last_used;
 pub mod layer;

@@ -51,8 +51,8 @@ pub fn new_token() -> String {
 }
 
 /// What the store keeps of a token.
-pub fn token_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 pub fn hashes_equal(a: &[u8], b: &[u8]) -> bool {

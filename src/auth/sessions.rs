@@ -1,7 +1,9 @@
 //! Issuing tokens: API tokens and login sessions. Only a token's hash is stored; the secret is
 //! handed back once.
 
-use sqlx::SqliteExecutor;
+use sqlx::{SqliteExecutor, SqlitePool};
+
+use super::cache::AuthCache;
 
 use super::{
     API_TOKEN_LIFETIME_MS, CLIENT_SDK, CLIENT_WEBADMIN, LOGIN_TOKEN_LIFETIME_MS, Scope, secrets,
@@ -51,6 +53,18 @@ pub async fn issue_token(
     };
     store::tokens::insert(db, &token).await?;
     Ok(issued)
+}
+
+/// Deletes one of the user's tokens; it stops working at once. False when there is no such token.
+pub async fn revoke_token(
+    db: &SqlitePool,
+    cache: &AuthCache,
+    user_id: &str,
+    token_id: &str,
+) -> sqlx::Result<bool> {
+    let deleted = store::tokens::delete_for_user(db, user_id, token_id).await?;
+    cache.invalidate_token(token_id);
+    Ok(deleted)
 }
 
 /// A dashboard session (`cid-webadmin`, full scope, 7 days), as login and activation give.

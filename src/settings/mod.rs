@@ -1,5 +1,8 @@
 //! Typed platform settings over the `settings` table: each has a name, a default, a struct and
 //! its validation. Secrets inside settings are never shown: GET answers a placeholder.
+//!
+//! Requests read settings from [`Settings`], a snapshot in memory: the store is read once per
+//! setting, and each write through [`Settings::set`] replaces the value after it is stored.
 
 mod integrations;
 mod network;
@@ -9,10 +12,15 @@ pub use integrations::*;
 pub use network::*;
 pub use platform::*;
 
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use anyhow::Context;
+use arc_swap::ArcSwap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::SqliteExecutor;
+use sqlx::{SqliteExecutor, SqlitePool};
 
 use crate::error::Invalid;
 use crate::store;
@@ -34,6 +42,88 @@ pub async fn set<T: Setting>(db: impl SqliteExecutor<'_>, value: &T) -> anyhow::
     let json = serde_json::to_string(value)?;
     store::settings::set(db, T::NAME, &json).await?;
     Ok(())
+}
+
+/// The settings in memory. A read that misses loads the stored value and keeps it only if no
+/// write or invalidation happened meanwhile (a generation check), so a read that raced a
+/// write never brings the old value back.
+pub struct Settings {
+    db: SqlitePool,
+    snapshot: ArcSwap<Snapshot>,
+}
+
+#[derive(Default)]
+struct Snapshot {
+    generation: u64,
+    values: HashMap<&'static str, Arc<dyn Any + Send + Sync>>,
+}
+
+impl Settings {
+    pub fn new(db: SqlitePool) -> Self {
+        Self {
+            db,
+            snapshot: ArcSwap::default(),
+        }
+    }
+
+    pub async fn get<T: Setting + Clone + Send + Sync + 'static>(&self) -> anyhow::Result<T> {
+        let snapshot = self.snapshot.load();
+        if let Some(value) = snapshot.values.get(T::NAME)
+            && let Some(value) = value.downcast_ref::<T>()
+        {
+            return Ok(value.clone());
+        }
+        let generation = snapshot.generation;
+        drop(snapshot);
+        let value: T = get(&self.db).await?;
+        let cached = Arc::new(value.clone());
+        self.snapshot.rcu(|current| {
+            if current.generation != generation {
+                return Arc::clone(current);
+            }
+            let mut values = current.values.clone();
+            values.insert(T::NAME, cached.clone());
+            Arc::new(Snapshot { generation, values })
+        });
+        Ok(value)
+    }
+
+    /// Stores `value`, then puts it in the snapshot.
+    pub async fn set<T: Setting + Send + Sync + 'static>(&self, value: T) -> anyhow::Result<()> {
+        set(&self.db, &value).await?;
+        let value: Arc<dyn Any + Send + Sync> = Arc::new(value);
+        self.snapshot.rcu(|current| {
+            let mut values = current.values.clone();
+            values.insert(T::NAME, value.clone());
+            Arc::new(Snapshot {
+                generation: current.generation + 1,
+                values,
+            })
+        });
+        Ok(())
+    }
+
+    /// After `T` was written in a transaction (with [`set`]) that has committed.
+    pub fn changed<T: Setting>(&self) {
+        self.snapshot.rcu(|current| {
+            let mut values = current.values.clone();
+            values.remove(T::NAME);
+            Arc::new(Snapshot {
+                generation: current.generation + 1,
+                values,
+            })
+        });
+    }
+
+    /// Forgets every value, e.g. when another process changed the store.
+    pub fn clear(&self) {
+        self.snapshot.rcu(|current| {
+            Arc::new(Snapshot {
+                generation: current.generation + 1,
+                values: HashMap::new(),
+            })
+        });
+    }
 }
 
 /// What GET answers for a stored secret (Cloudron masks them too, with other characters).
@@ -92,6 +182,26 @@ mod tests {
             "new"
         );
         assert_eq!(merge_secret("p", None, "old", true).unwrap(), "");
+    }
+
+    #[tokio::test]
+    async fn the_snapshot_serves_what_was_written_and_rereads_after_a_change() {
+        let (db, _dir) = test_pool().await;
+        let settings = Settings::new(db.clone());
+        assert_eq!(settings.get::<CloudronName>().await.unwrap().0, "Cloudron");
+        settings.set(CloudronName("Home".into())).await.unwrap();
+        assert_eq!(settings.get::<CloudronName>().await.unwrap().0, "Home");
+        set(&db, &CloudronName("Elsewhere".into())).await.unwrap();
+        assert_eq!(
+            settings.get::<CloudronName>().await.unwrap().0,
+            "Home",
+            "served from memory"
+        );
+        settings.changed::<CloudronName>();
+        assert_eq!(settings.get::<CloudronName>().await.unwrap().0, "Elsewhere");
+        set(&db, &CloudronName("Again".into())).await.unwrap();
+        settings.clear();
+        assert_eq!(settings.get::<CloudronName>().await.unwrap().0, "Again");
     }
 
     #[tokio::test]

@@ -6,12 +6,14 @@ pub mod eventlog;
 pub mod images;
 pub mod notifications;
 mod page;
+mod revision;
 pub mod settings;
 pub mod tasks;
 pub mod tokens;
 pub mod users;
 
 pub use page::Page;
+pub use revision::{REVISION_CHECK_EVERY, Revision};
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -260,6 +260,7 @@ pub async fn check(state: &AppState) -> Result<Option<BoxUpdateInfo>, UpdateErro
         None => notifications::alert(&mut *tx, BOX_UPDATE, "", "").await?,
     }
     tx.commit().await?;
+    state.settings.changed::<CachedUpdate>();
     Ok(release)
 }
 
@@ -281,7 +282,7 @@ pub async fn start_update(
     skip_backup: bool,
     source: &Source,
 ) -> Result<i64, UpdateError> {
-    let CachedUpdate { release } = settings::get(&state.db).await?;
+    let CachedUpdate { release } = state.settings.get().await?;
     let release = release
         .filter(|release| Version::parse(&release.version).is_ok_and(|v| v > current_version()))
         .ok_or_else(|| UpdateError::Unavailable("No update available".into()))?;

@@ -1,10 +1,12 @@
 //! Adding, editing, promoting, deactivating and removing accounts.
 
 use serde_json::json;
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Sqlite, Transaction};
 
 use super::rules::{self, ProfileEdit, duplicate_to_conflict};
-use super::{Actor, UserError, display, manageable, new_user_id, not_yourself, record_update};
+use super::{
+    Accounts, Actor, UserError, display, manageable, new_user_id, not_yourself, record_update,
+};
 use crate::auth::sessions::{self, IssuedToken};
 use crate::auth::{Role, secrets};
 use crate::clock::now_iso;
@@ -29,7 +31,7 @@ pub struct NewAccount {
 
 /// Adds a user with `user.add` and a notification; returns the new id.
 pub async fn create(
-    db: &SqlitePool,
+    accounts: Accounts<'_>,
     by: &Actor<'_>,
     account: NewAccount,
 ) -> Result<String, UserError> {
@@ -67,7 +69,7 @@ pub async fn create(
         invite_accepted,
         creation_time: &now_iso(),
     };
-    let mut tx = store::begin_write(db).await?;
+    let mut tx = store::begin_write(accounts.db).await?;
     store::users::insert(&mut *tx, &new_user)
         .await
         .map_err(duplicate_to_conflict)?;
@@ -125,7 +127,7 @@ impl NewOwner {
 /// owner, as in Cloudron) and `cloudron.activate` (the caller's source); with `session`, also a
 /// login session of that name, in the same transaction.
 pub async fn create_owner(
-    db: &SqlitePool,
+    accounts: Accounts<'_>,
     owner: NewOwner,
     source: &Source,
     session: Option<&str>,
@@ -143,7 +145,7 @@ pub async fn create_owner(
         invite_accepted: true,
         creation_time: &now_iso(),
     };
-    let mut tx = store::begin_write(db).await?;
+    let mut tx = store::begin_write(accounts.db).await?;
     // The one-owner index decides races between activations.
     store::users::insert(&mut *tx, &user)
         .await
@@ -183,12 +185,12 @@ pub struct UserEdit {
 }
 
 pub async fn update(
-    db: &SqlitePool,
+    accounts: Accounts<'_>,
     by: &Actor<'_>,
     user_id: &str,
     edit: UserEdit,
 ) -> Result<(), UserError> {
-    let mut tx = store::begin_write(db).await?;
+    let mut tx = store::begin_write(accounts.db).await?;
     let target = manageable(&mut tx, by.user, user_id).await?;
     let profile = ProfileEdit::new(
         &target,
@@ -215,20 +217,22 @@ pub async fn update(
     }
     apply_profile(&mut tx, &target, &profile, username.as_deref(), &by.source).await?;
     tx.commit().await?;
+    accounts.sessions.invalidate_user(&target.id);
     Ok(())
 }
 
 /// The user's own edit of their profile (the caller checks the policy and, for the fallback
 /// email, the password).
 pub async fn update_profile(
-    db: &SqlitePool,
+    accounts: Accounts<'_>,
     user: &UserRow,
     source: &Source,
     edit: &ProfileEdit,
 ) -> Result<(), UserError> {
-    let mut tx = store::begin_write(db).await?;
+    let mut tx = store::begin_write(accounts.db).await?;
     apply_profile(&mut tx, user, edit, None, source).await?;
     tx.commit().await?;
+    accounts.sessions.invalidate_user(&user.id);
     Ok(())
 }
 
@@ -255,12 +259,12 @@ async fn apply_profile(
 
 /// Gives `role`, with `user.update` and a notification. Nobody changes their own role.
 pub async fn set_role(
-    db: &SqlitePool,
+    accounts: Accounts<'_>,
     by: &Actor<'_>,
     user_id: &str,
     role: Role,
 ) -> Result<(), UserError> {
-    let mut tx = store::begin_write(db).await?;
+    let mut tx = store::begin_write(accounts.db).await?;
     let target = manageable(&mut tx, by.user, user_id).await?;
     not_yourself(by.user, &target, "Users can't set roles for themselves")?;
     rules::ensure_can_grant(by.user, role)?;
@@ -279,17 +283,18 @@ pub async fn set_role(
     let title = format!("User '{name}' is now {new}");
     notifications::notify(&mut *tx, Some(&event), &title, &message).await?;
     tx.commit().await?;
+    accounts.sessions.invalidate_user(&target.id);
     Ok(())
 }
 
 /// Activates or deactivates; deactivation revokes the user's tokens and app passwords at once.
 pub async fn set_active(
-    db: &SqlitePool,
+    accounts: Accounts<'_>,
     by: &Actor<'_>,
     user_id: &str,
     active: bool,
 ) -> Result<(), UserError> {
-    let mut tx = store::begin_write(db).await?;
+    let mut tx = store::begin_write(accounts.db).await?;
     let target = manageable(&mut tx, by.user, user_id).await?;
     not_yourself(by.user, &target, "Users can't deactivate themselves")?;
     store::users::set_active(&mut *tx, &target.id, active).await?;
@@ -301,13 +306,18 @@ pub async fn set_active(
     let changed = json!({ "activeChanged": target.active != active });
     record_update(&mut tx, &user, &by.source, changed).await?;
     tx.commit().await?;
+    accounts.sessions.invalidate_user(&target.id);
     Ok(())
 }
 
 /// Removes a user with their tokens, app passwords and images, with `user.remove` and a
 /// notification. Nobody removes themselves.
-pub async fn delete(db: &SqlitePool, by: &Actor<'_>, user_id: &str) -> Result<(), UserError> {
-    let mut tx = store::begin_write(db).await?;
+pub async fn delete(
+    accounts: Accounts<'_>,
+    by: &Actor<'_>,
+    user_id: &str,
+) -> Result<(), UserError> {
+    let mut tx = store::begin_write(accounts.db).await?;
     let target = manageable(&mut tx, by.user, user_id).await?;
     not_yourself(by.user, &target, "Not allowed to remove yourself.")?;
     store::users::delete(&mut *tx, &target.id).await?;
@@ -318,5 +328,6 @@ pub async fn delete(db: &SqlitePool, by: &Actor<'_>, user_id: &str) -> Result<()
     let message = format!("{who} removed {name}.");
     notifications::notify(&mut *tx, Some(&event), &title, &message).await?;
     tx.commit().await?;
+    accounts.sessions.invalidate_user(&target.id);
     Ok(())
 }

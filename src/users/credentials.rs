@@ -4,10 +4,9 @@
 use std::net::IpAddr;
 
 use serde_json::json;
-use sqlx::SqlitePool;
 
 use super::rules::{self, ensure_outranks};
-use super::{Actor, UserError, manageable, not_yourself, record_update};
+use super::{Accounts, Actor, UserError, manageable, not_yourself, record_update};
 use crate::auth::throttle::Throttle;
 use crate::auth::{CLIENT_WEBADMIN, secrets, totp};
 use crate::eventlog::Source;
@@ -17,14 +16,14 @@ use crate::store::users::UserRow;
 /// A user manager sets the password of a user of a lower role; all their login sessions end.
 /// Your own password needs your current one: [`change_password`].
 pub async fn set_password(
-    db: &SqlitePool,
+    accounts: Accounts<'_>,
     by: &Actor<'_>,
     user_id: &str,
     password: String,
 ) -> Result<(), UserError> {
     rules::validate_password(&password)?;
     let hash = secrets::hash_password(password).await?;
-    let mut tx = store::begin_write(db).await?;
+    let mut tx = store::begin_write(accounts.db).await?;
     let target = manageable(&mut tx, by.user, user_id).await?;
     not_yourself(
         by.user,
@@ -37,13 +36,14 @@ pub async fn set_password(
     let changed = json!({ "passwordChanged": true });
     record_update(&mut tx, &target, &by.source, changed).await?;
     tx.commit().await?;
+    accounts.sessions.invalidate_user(&target.id);
     Ok(())
 }
 
 /// The user's own new password (the caller confirmed the current one); their other login
 /// sessions end, `keep_token` (the one making the change) stays. Returns how many ended.
 pub async fn change_password(
-    db: &SqlitePool,
+    accounts: Accounts<'_>,
     user: &UserRow,
     source: &Source,
     new_password: String,
@@ -51,36 +51,38 @@ pub async fn change_password(
 ) -> Result<u64, UserError> {
     rules::validate_password(&new_password)?;
     let hash = secrets::hash_password(new_password).await?;
-    let mut tx = store::begin_write(db).await?;
+    let mut tx = store::begin_write(accounts.db).await?;
     store::users::set_password_hash(&mut *tx, &user.id, &hash).await?;
     let ended =
         store::tokens::delete_for_client(&mut *tx, &user.id, CLIENT_WEBADMIN, Some(keep_token))
             .await?;
     record_update(&mut tx, user, source, json!({ "passwordChanged": true })).await?;
     tx.commit().await?;
+    accounts.sessions.invalidate_user(&user.id);
     Ok(ended)
 }
 
 /// The operator's reset (`boxd admin reset-password`): sets the password and ends the user's
 /// login sessions.
 pub async fn reset_password(
-    db: &SqlitePool,
+    accounts: Accounts<'_>,
     user_id: &str,
     password: String,
 ) -> Result<(), UserError> {
     rules::validate_password(&password)?;
     let hash = secrets::hash_password(password).await?;
-    let mut tx = store::begin_write(db).await?;
+    let mut tx = store::begin_write(accounts.db).await?;
     store::users::set_password_hash(&mut *tx, user_id, &hash).await?;
     store::tokens::delete_for_client(&mut *tx, user_id, CLIENT_WEBADMIN, None).await?;
     tx.commit().await?;
+    accounts.sessions.invalidate_user(user_id);
     Ok(())
 }
 
 /// Turns 2FA on with a code of the secret made before; wrong codes count against the user like
 /// wrong passwords. Only the secret the code was checked against is enabled.
 pub async fn enable_two_factor(
-    db: &SqlitePool,
+    accounts: Accounts<'_>,
     throttle: &Throttle,
     user: &UserRow,
     ip: IpAddr,
@@ -91,11 +93,11 @@ pub async fn enable_two_factor(
         return Err(UserError::Invalid("totpToken must not be empty".into()));
     }
     let attempt = throttle.begin(ip, &user.id)?;
-    let current = store::users::totp(db, &user.id)
+    let current = store::users::totp(accounts.db, &user.id)
         .await?
         .ok_or(UserError::NotFound)?;
     let secret = current.totp_secret.ok_or(UserError::WrongCode)?;
-    let mut tx = store::begin_write(db).await?;
+    let mut tx = store::begin_write(accounts.db).await?;
     // Cloudron checks the code before the enabled flag: a bad code is 412 even when enabled.
     if !totp::accept(&mut *tx, &user.id, &secret, code).await? {
         return Err(UserError::WrongCode);
@@ -115,30 +117,32 @@ pub async fn enable_two_factor(
     let changed = json!({ "twoFactorAuthenticationEnabled": true });
     record_update(&mut tx, user, source, changed).await?;
     tx.commit().await?;
+    accounts.sessions.invalidate_user(&user.id);
     Ok(())
 }
 
 /// Turns the user's own 2FA off (the caller confirmed the password); the secret is deleted.
 pub async fn disable_two_factor(
-    db: &SqlitePool,
+    accounts: Accounts<'_>,
     user: &UserRow,
     source: &Source,
 ) -> Result<(), UserError> {
-    let mut tx = store::begin_write(db).await?;
+    let mut tx = store::begin_write(accounts.db).await?;
     store::users::disable_totp(&mut *tx, &user.id).await?;
     let changed = json!({ "twoFactorAuthenticationEnabled": false });
     record_update(&mut tx, user, source, changed).await?;
     tx.commit().await?;
+    accounts.sessions.invalidate_user(&user.id);
     Ok(())
 }
 
 /// A user manager turns off the 2FA of a user of a lower role (one who lost their device).
 pub async fn disable_two_factor_of(
-    db: &SqlitePool,
+    accounts: Accounts<'_>,
     by: &Actor<'_>,
     user_id: &str,
 ) -> Result<(), UserError> {
-    let mut tx = store::begin_write(db).await?;
+    let mut tx = store::begin_write(accounts.db).await?;
     let target = manageable(&mut tx, by.user, user_id).await?;
     not_yourself(
         by.user,
@@ -151,5 +155,6 @@ pub async fn disable_two_factor_of(
     let changed = json!({ "twoFactorAuthenticationEnabled": false });
     record_update(&mut tx, &user, &by.source, changed).await?;
     tx.commit().await?;
+    accounts.sessions.invalidate_user(&target.id);
     Ok(())
 }

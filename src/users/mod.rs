@@ -10,15 +10,18 @@ pub use changes::*;
 pub use credentials::*;
 pub use rules::ProfileEdit;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use serde_json::json;
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
+use crate::auth::cache::AuthCache;
 use crate::auth::login::LoginError;
 use crate::auth::secrets::HashError;
 use crate::auth::throttle::RateLimited;
 use crate::error::Invalid;
 use crate::eventlog::{self, Action, Source};
-use crate::settings::{self, ProfileConfig};
+use crate::settings::{ProfileConfig, Settings};
 use crate::store;
 use crate::store::users::UserRow;
 
@@ -66,6 +69,34 @@ impl From<RateLimited> for UserError {
     }
 }
 
+/// Whether the owner exists. Activation is for good (nobody can remove the owner), so once the
+/// store says yes, the answer comes from memory.
+#[derive(Debug, Default)]
+pub struct Activation {
+    done: AtomicBool,
+}
+
+impl Activation {
+    pub async fn is_done(&self, db: &SqlitePool) -> sqlx::Result<bool> {
+        if self.done.load(Ordering::Relaxed) {
+            return Ok(true);
+        }
+        let done = store::users::owner_exists(db).await?;
+        if done {
+            self.done.store(true, Ordering::Relaxed);
+        }
+        Ok(done)
+    }
+}
+
+/// Where account changes go: the store, and the authentication cache, which each change
+/// invalidates for the users it touched right after its commit.
+#[derive(Clone, Copy)]
+pub struct Accounts<'a> {
+    pub db: &'a SqlitePool,
+    pub sessions: &'a AuthCache,
+}
+
 /// Who makes a change: the user acting, and the eventlog source of the request.
 pub struct Actor<'a> {
     pub user: &'a UserRow,
@@ -87,8 +118,11 @@ pub fn display(user: &UserRow) -> &str {
 }
 
 /// Whether `user` still has to set up 2FA under the current policy.
-pub async fn two_factor_setup_required(db: &SqlitePool, user: &UserRow) -> anyhow::Result<bool> {
-    let config: ProfileConfig = settings::get(db).await?;
+pub async fn two_factor_setup_required(
+    settings: &Settings,
+    user: &UserRow,
+) -> anyhow::Result<bool> {
+    let config: ProfileConfig = settings.get().await?;
     Ok(config.mandatory_2fa && !user.totp_enabled)
 }
 

@@ -48,7 +48,7 @@ pub async fn set_avatar(
             }
         }
     };
-    images::set_avatar(&state.db, &caller.user.id, avatar).await?;
+    images::set_avatar(state.accounts(), &caller.user.id, avatar).await?;
     Ok(Json(Empty {}))
 }
 

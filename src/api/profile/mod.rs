@@ -18,7 +18,7 @@ use crate::auth::login;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::images::background_name;
-use crate::settings::{self, ProfileConfig};
+use crate::settings::ProfileConfig;
 use crate::state::AppState;
 use crate::store;
 use crate::store::users::UserRow;
@@ -68,19 +68,20 @@ pub async fn get_profile(
     let has_background_image = store::images::exists(&state.db, &background_name(&user.id)).await?;
     Ok(Json(Profile {
         two_factor_authentication_setup_required: users::two_factor_setup_required(
-            &state.db, &user,
+            &state.settings,
+            &user,
         )
         .await?,
         avatar_url: avatar_url(&user, &state.config.domain),
         has_background_image,
-        id: user.id,
-        username: user.username,
-        email: user.email,
-        fallback_email: user.fallback_email,
-        display_name: user.display_name,
+        id: user.id.clone(),
+        username: user.username.clone(),
+        email: user.email.clone(),
+        fallback_email: user.fallback_email.clone(),
+        display_name: user.display_name.clone(),
         two_factor_authentication_enabled: user.totp_enabled,
         role: user.role,
-        source: user.source,
+        source: user.source.clone(),
     }))
 }
 
@@ -117,7 +118,7 @@ pub async fn update_profile(
     if edit.is_empty() {
         return Ok(Json(Empty {}));
     }
-    let config: ProfileConfig = settings::get(&state.db).await?;
+    let config: ProfileConfig = state.settings.get().await?;
     if config.lock_user_profiles && !caller.user.role.at_least(Role::Admin) {
         return Err(ApiError::forbidden(
             "Profile changes are locked by the administrator",
@@ -136,7 +137,7 @@ pub async fn update_profile(
         )
         .await?;
     }
-    users::update_profile(&state.db, &caller.user, &caller.source(), &edit).await?;
+    users::update_profile(state.accounts(), &caller.user, &caller.source(), &edit).await?;
     Ok(Json(Empty {}))
 }
 
@@ -173,7 +174,7 @@ pub async fn change_password(
     )
     .await?;
     let ended = users::change_password(
-        &state.db,
+        state.accounts(),
         user,
         &caller.source(),
         req.new_password,

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{Caller, login, totp};
 use crate::error::{ApiError, ApiJson, ErrorBody};
-use crate::settings::{self, CloudronName};
+use crate::settings::CloudronName;
 use crate::state::AppState;
 use crate::store;
 use crate::users;
@@ -36,7 +36,7 @@ pub async fn create_two_factor_secret(
             "TwoFactor Authentication is enabled, disable first",
         ));
     }
-    let CloudronName(name) = settings::get(&state.db).await?;
+    let CloudronName(name) = state.settings.get().await?;
     let username = caller
         .user
         .username
@@ -72,7 +72,15 @@ pub async fn enable_two_factor(
 ) -> Result<StatusCode, ApiError> {
     let (user, source) = (&caller.user, caller.source());
     let code = &req.totp_token;
-    users::enable_two_factor(&state.db, &state.throttle, user, caller.ip, &source, code).await?;
+    users::enable_two_factor(
+        state.accounts(),
+        &state.throttle,
+        user,
+        caller.ip,
+        &source,
+        code,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -104,6 +112,6 @@ pub async fn disable_two_factor(
         req.password,
     )
     .await?;
-    users::disable_two_factor(&state.db, user, &caller.source()).await?;
+    users::disable_two_factor(state.accounts(), user, &caller.source()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
