@@ -14,34 +14,39 @@ use tokio::sync::Mutex;
 pub const REVISION_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 pub struct Revision {
-    state: Mutex<(SqliteConnection, Option<i64>)>,
+    state: Mutex<(SqliteConnection, i64)>,
 }
 
 impl Revision {
     pub async fn open(url: &str) -> anyhow::Result<Self> {
-        let connection = SqliteConnectOptions::from_str(url)
+        let mut connection = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("bad database URL {url}"))?
             .busy_timeout(Duration::from_secs(10))
             .connect()
             .await
             .context("cannot open the database to watch it")?;
+        let version = data_version(&mut connection).await?;
         Ok(Self {
-            state: Mutex::new((connection, None)),
+            state: Mutex::new((connection, version)),
         })
     }
 
-    /// Whether anything was committed since the last call (the first call says no). Commits of
-    /// this process's own pool count too: that costs a cache refill, never a stale answer.
+    /// Whether anything was committed since the last call (or since opening). Commits of this
+    /// process's own pool count too: that costs a cache refill, never a stale answer.
     pub async fn changed(&self) -> sqlx::Result<bool> {
         let mut state = self.state.lock().await;
         let (connection, last) = &mut *state;
-        let version: i64 = sqlx::query_scalar("PRAGMA data_version")
-            .fetch_one(&mut *connection)
-            .await?;
-        let changed = last.is_some_and(|last| last != version);
-        *last = Some(version);
+        let version = data_version(connection).await?;
+        let changed = version != *last;
+        *last = version;
         Ok(changed)
     }
+}
+
+async fn data_version(connection: &mut SqliteConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar("PRAGMA data_version")
+        .fetch_one(connection)
+        .await
 }
 
 #[cfg(test)]
@@ -54,7 +59,6 @@ mod tests {
         let (db, dir) = test_pool().await;
         let url = format!("sqlite://{}", dir.path().join("test.sqlite").display());
         let revision = Revision::open(&url).await.unwrap();
-        assert!(!revision.changed().await.unwrap());
         assert!(!revision.changed().await.unwrap(), "nothing happened");
         crate::settings::set(&db, &crate::settings::CloudronName("x".into()))
             .await

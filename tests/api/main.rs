@@ -7,6 +7,7 @@
 mod activation;
 mod app_passwords;
 mod auth;
+mod auth_cache;
 mod canary;
 mod dyndns;
 mod errors;
