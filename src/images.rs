@@ -73,6 +73,22 @@ pub async fn set_avatar(accounts: Accounts<'_>, user_id: &str, avatar: Avatar) -
     Ok(())
 }
 
+/// Stores the user's dashboard background, or removes it (`None`).
+pub async fn set_background(
+    accounts: Accounts<'_>,
+    user_id: &str,
+    image: Option<ImageRow>,
+) -> sqlx::Result<()> {
+    let name = background_name(user_id);
+    match image {
+        Some(image) => store::images::put(accounts.db, &name, Some(user_id), &image).await?,
+        None => store::images::delete(accounts.db, &name).await?,
+    }
+    // The profile reads whether there is one from the cached user.
+    accounts.sessions.invalidate_user(user_id);
+    Ok(())
+}
+
 /// The Cloudron avatar: the uploaded one, or the built-in default.
 pub async fn cloudron_avatar(db: &sqlx::SqlitePool) -> anyhow::Result<ImageRow> {
     match store::images::get(db, CLOUDRON_AVATAR).await? {

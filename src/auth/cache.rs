@@ -148,6 +148,7 @@ mod tests {
                 creation_time: String::new(),
                 totp_enabled: false,
                 avatar: String::new(),
+                has_background_image: false,
             }),
         }
     }

@@ -38,13 +38,6 @@ pub async fn get(db: impl SqliteExecutor<'_>, name: &str) -> sqlx::Result<Option
         .await
 }
 
-pub async fn exists(db: impl SqliteExecutor<'_>, name: &str) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM images WHERE name = ?)")
-        .bind(name)
-        .fetch_one(db)
-        .await
-}
-
 pub async fn delete(db: impl SqliteExecutor<'_>, name: &str) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM images WHERE name = ?")
         .bind(name)
@@ -80,8 +73,8 @@ mod tests {
             .await
             .unwrap();
         sqlx::query("DELETE FROM users").execute(&db).await.unwrap();
-        assert!(!exists(&db, "avatar/uid-1").await.unwrap());
-        assert!(exists(&db, "cloudron_avatar").await.unwrap());
+        assert!(get(&db, "avatar/uid-1").await.unwrap().is_none());
+        assert!(get(&db, "cloudron_avatar").await.unwrap().is_some());
         delete(&db, "cloudron_avatar").await.unwrap();
         assert!(get(&db, "cloudron_avatar").await.unwrap().is_none());
     }

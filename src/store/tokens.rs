@@ -71,7 +71,9 @@ pub async fn find_with_user(
                 t.expires AS token_expires, \
                 t.scope AS token_scope, u.id, u.username, u.email, u.fallback_email, \
                 u.display_name, u.role, u.active, u.source, u.invite_accepted, u.creation_time, \
-                u.totp_enabled, u.avatar \
+                u.totp_enabled, u.avatar, \
+                EXISTS (SELECT 1 FROM images i WHERE i.name = 'background/' || u.id) \
+                AS has_background_image \
          FROM tokens t JOIN users u ON u.id = t.user_id \
          WHERE t.hash = ? AND t.expires > ? AND u.active = 1",
     )

@@ -187,7 +187,10 @@ async fn a_failing_job_fails_its_task_and_notifies() {
 
     let id = start(&server, job).await;
 
-    let failed = wait_for(&server, &owner, &id, |t| t["active"] == false).await;
+    let failed = wait_for(&server, &owner, &id, |t| {
+        t["active"] == false && t["pending"] == false
+    })
+    .await;
     assert_eq!(failed["success"], false);
     assert_eq!(failed["error"], json!({"message": "the disk is full"}));
     assert_eq!(failed["percent"], 100);

@@ -105,16 +105,14 @@ pub async fn set_background_image(
             "backgroundImage must be sent as multipart/form-data",
         ));
     }
-    let name = background_name(&caller.user.id);
     let bytes = uploads::file_field(req, &state, "backgroundImage")
         .await?
         .ok_or_else(|| ApiError::bad_request("backgroundImage must be provided"))?;
-    if bytes.is_empty() {
-        store::images::delete(&state.db, &name).await?;
-    } else {
-        let image = images::validate(bytes)?;
-        store::images::put(&state.db, &name, Some(&caller.user.id), &image).await?;
-    }
+    let image = match bytes.is_empty() {
+        true => None,
+        false => Some(images::validate(bytes)?),
+    };
+    images::set_background(state.accounts(), &caller.user.id, image).await?;
     Ok(Json(Empty {}))
 }
 

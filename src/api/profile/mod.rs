@@ -17,10 +17,8 @@ use crate::api::Empty;
 use crate::auth::login;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiJson, ErrorBody};
-use crate::images::background_name;
 use crate::settings::ProfileConfig;
 use crate::state::AppState;
-use crate::store;
 use crate::store::users::UserRow;
 use crate::users::{self, ProfileEdit};
 
@@ -65,7 +63,6 @@ pub async fn get_profile(
     State(state): State<AppState>,
 ) -> Result<Json<Profile>, ApiError> {
     let user = caller.user;
-    let has_background_image = store::images::exists(&state.db, &background_name(&user.id)).await?;
     Ok(Json(Profile {
         two_factor_authentication_setup_required: users::two_factor_setup_required(
             &state.settings,
@@ -73,7 +70,7 @@ pub async fn get_profile(
         )
         .await?,
         avatar_url: avatar_url(&user, &state.config.domain),
-        has_background_image,
+        has_background_image: user.has_background_image,
         id: user.id.clone(),
         username: user.username.clone(),
         email: user.email.clone(),

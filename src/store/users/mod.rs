@@ -25,6 +25,8 @@ pub struct UserRow {
     pub totp_enabled: bool,
     /// `""`, `gravatar` or `custom`.
     pub avatar: String,
+    /// Whether an image named `background/<id>` exists (computed, not a column).
+    pub has_background_image: bool,
 }
 
 pub struct NewUser<'a> {
@@ -44,7 +46,9 @@ pub struct NewUser<'a> {
 macro_rules! user_columns {
     () => {
         "id, username, email, fallback_email, display_name, role, active, source, invite_accepted, \
-         creation_time, totp_enabled, avatar"
+         creation_time, totp_enabled, avatar, \
+         EXISTS (SELECT 1 FROM images WHERE images.name = 'background/' || users.id) \
+         AS has_background_image"
     };
 }
 
