@@ -7,6 +7,11 @@ use boxd::{admin, app, state, store, telemetry};
 use clap::Parser;
 use tokio::net::TcpListener;
 
+// glibc's malloc keeps the memory of bursts (argon2's 19 MiB blocks, many connections) for the
+// life of the process; mimalloc hands freed pages back to the system.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The data dir holds TOTP secrets, settings secrets and backups: for this user only.
@@ -40,13 +45,19 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = Config::from_args(&args)?;
-    telemetry::init(config.log_format);
+    let logs = telemetry::init(config.log_format);
     let listen = config.listen;
     let state = state::AppState::start(config).await?;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    app::run(state, listener, shutdown_signal()).await
+    let served = app::run(state, listener, shutdown_signal()).await;
+    let dropped = logs.dropped();
+    drop(logs);
+    if dropped > 0 {
+        eprintln!("boxd: {dropped} log lines were dropped: the log output could not keep up");
+    }
+    served
 }
 
 async fn shutdown_signal() {

@@ -34,7 +34,8 @@ fn init_logs() {
     ONCE.call_once(|| {
         boxd::install_crypto_provider();
         if std::env::var_os("BOXD_TEST_LOG").is_some() {
-            boxd::telemetry::init(boxd::config::LogFormat::Text);
+            // The writer runs as long as the test binary does.
+            std::mem::forget(boxd::telemetry::init(boxd::config::LogFormat::Text));
         }
     });
 }
