@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{TestServer, error_message};
+use crate::support::{TestServer, expect_error_exact};
 
 #[tokio::test]
 async fn an_app_password_is_shown_once_and_never_listed() {
@@ -45,13 +45,10 @@ async fn an_app_password_is_shown_once_and_never_listed() {
         .delete(&format!("/api/v1/app_passwords/{id}"), &owner)
         .await;
     assert_eq!(code, StatusCode::NO_CONTENT);
-    let (code, body) = server
+    let answer = server
         .get(&format!("/api/v1/app_passwords/{id}"), &owner)
         .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (StatusCode::NOT_FOUND, "No such app password")
-    );
+    expect_error_exact(answer, StatusCode::NOT_FOUND, "No such app password");
 }
 
 #[tokio::test]
@@ -89,11 +86,8 @@ async fn creation_is_validated_and_needs_a_full_token() {
         ),
     ];
     for (body, status, expected) in cases {
-        let (code, answer) = server
-            .post("/api/v1/app_passwords", &owner, body.clone())
-            .await;
-        assert_eq!(code, status, "{body}");
-        assert_eq!(error_message(code, &answer), expected);
+        let answer = server.post("/api/v1/app_passwords", &owner, body).await;
+        expect_error_exact(answer, status, expected);
     }
     let (code, _) = server
         .post(
@@ -114,19 +108,15 @@ async fn creation_is_validated_and_needs_a_full_token() {
             json!({"name": "n", "scope": {"app_passwords": "rw"}}),
         )
         .await;
-    let (code, body) = server
+    let answer = server
         .post("/api/v1/app_passwords", &narrow, json!({"name": "x"}))
         .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (
-            StatusCode::FORBIDDEN,
-            "Only a token with full access can create app passwords"
-        )
+    expect_error_exact(
+        answer,
+        StatusCode::FORBIDDEN,
+        "Only a token with full access can create app passwords",
     );
-    let read_only = server
-        .create_token(&owner, json!({"name": "ro", "scope": {"*": "r"}}))
-        .await;
+    let read_only = server.read_only_token(&owner).await;
     let (code, _) = server
         .post("/api/v1/app_passwords", &read_only, json!({"name": "x"}))
         .await;

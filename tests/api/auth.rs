@@ -1,12 +1,11 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{TestServer, error_message};
+use crate::support::{TestServer, expect_error, expect_error_exact};
 
 async fn assert_unauthorized(server: &TestServer, token: &str) {
-    let (code, body) = server.get("/api/v1/tokens", token).await;
-    assert_eq!(code, StatusCode::UNAUTHORIZED, "token {token:?}: {body}");
-    error_message(code, &body);
+    let answer = server.get("/api/v1/tokens", token).await;
+    expect_error(answer, StatusCode::UNAUTHORIZED, "");
 }
 
 #[tokio::test]
@@ -93,21 +92,18 @@ async fn expired_deleted_and_inactive_users_tokens_are_401() {
 async fn a_read_only_token_reads_but_cannot_write() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
-    let read_only = server
-        .create_token(&owner, json!({"name": "ro", "scope": {"*": "r"}}))
-        .await;
+    let read_only = server.read_only_token(&owner).await;
 
     let (code, _) = server.get("/api/v1/tokens", &read_only).await;
     assert_eq!(code, StatusCode::OK);
-    let (code, body) = server
+    let answer = server
         .post(
             "/api/v1/tokens",
             &read_only,
             json!({"name": "x", "scope": {"*": "r"}}),
         )
         .await;
-    assert_eq!(code, StatusCode::FORBIDDEN);
-    error_message(code, &body);
+    expect_error(answer, StatusCode::FORBIDDEN, "");
     let (_, list) = server.get("/api/v1/tokens", &owner).await;
     let id = list["tokens"][0]["id"].as_str().unwrap().to_owned();
     let (code, _) = server
@@ -129,11 +125,11 @@ async fn a_scoped_token_only_reaches_its_resources() {
 
     let (code, _) = server.get("/api/v1/eventlog", &scoped).await;
     assert_eq!(code, StatusCode::OK);
-    let (code, body) = server.get("/api/v1/tokens", &scoped).await;
-    assert_eq!(code, StatusCode::FORBIDDEN);
-    assert_eq!(
-        error_message(code, &body),
-        "This token's scope does not allow this request"
+    let answer = server.get("/api/v1/tokens", &scoped).await;
+    expect_error_exact(
+        answer,
+        StatusCode::FORBIDDEN,
+        "This token's scope does not allow this request",
     );
 }
 
@@ -158,11 +154,11 @@ async fn a_token_cannot_mint_a_wider_token() {
         if !scope.is_null() {
             body["scope"] = scope.clone();
         }
-        let (code, answer) = server.post("/api/v1/tokens", &narrow, body).await;
-        assert_eq!(code, StatusCode::FORBIDDEN, "{scope}");
-        assert_eq!(
-            error_message(code, &answer),
-            "A token cannot create a token with a wider scope than its own"
+        let answer = server.post("/api/v1/tokens", &narrow, body).await;
+        expect_error_exact(
+            answer,
+            StatusCode::FORBIDDEN,
+            "A token cannot create a token with a wider scope than its own",
         );
     }
     let same = server
@@ -184,9 +180,8 @@ async fn roles_gate_admin_routes_whatever_the_scope() {
     let admin = server.add_user(&owner, "dave", "admin").await.1;
 
     for token in [&user, &manager] {
-        let (code, body) = server.get("/api/v1/eventlog", token).await;
-        assert_eq!(code, StatusCode::FORBIDDEN);
-        assert_eq!(error_message(code, &body), "This needs the admin role");
+        let answer = server.get("/api/v1/eventlog", token).await;
+        expect_error_exact(answer, StatusCode::FORBIDDEN, "This needs the admin role");
     }
     let (code, _) = server.get("/api/v1/eventlog", &admin).await;
     assert_eq!(code, StatusCode::OK);

@@ -5,8 +5,7 @@ use chrono::Utc;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Served, client};
-use crate::two_factor::totp_code;
+use crate::support::{Served, client, totp_code};
 
 const OWNER_PASSWORD: &str = "Canary-Owner-Password-1";
 const NEW_PASSWORD: &str = "Canary-New-Password-2";

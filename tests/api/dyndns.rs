@@ -9,8 +9,7 @@ use chrono::TimeDelta;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::TestServer;
-use crate::tasks::wait_for;
+use crate::support::{TestServer, wait_for_task};
 
 /// A detection endpoint whose answer the test changes; it counts the questions.
 #[derive(Clone, Default)]
@@ -53,7 +52,7 @@ async fn wait_for_tasks(server: &TestServer, token: &str, count: usize) -> Vec<V
         let tasks = sync_tasks(server, token).await;
         if tasks.len() >= count {
             let id = tasks[0]["id"].as_str().unwrap().to_owned();
-            wait_for(server, token, &id, |t| {
+            wait_for_task(server, token, &id, |t| {
                 t["active"] == false && t["pending"] == false
             })
             .await;

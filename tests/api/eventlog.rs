@@ -1,6 +1,6 @@
 use reqwest::StatusCode;
 
-use crate::support::{OWNER_PASSWORD, TestServer, error_message};
+use crate::support::{OWNER_PASSWORD, TestServer, expect_error_exact};
 
 #[tokio::test]
 async fn the_eventlog_lists_newest_first_and_filters() {
@@ -64,14 +64,13 @@ async fn one_event_is_fetched_by_id_and_unknown_ids_are_404() {
     assert_eq!(code, StatusCode::OK);
     assert_eq!(event, all["eventlogs"][0]);
 
-    let (code, body) = server
+    let answer = server
         .get(
             "/api/v1/eventlog/7f32f714-ad40-4bea-b5e5-e71562679f0c",
             &owner,
         )
         .await;
-    assert_eq!(code, StatusCode::NOT_FOUND);
-    assert_eq!(error_message(code, &body), "No such event");
+    expect_error_exact(answer, StatusCode::NOT_FOUND, "No such event");
     let (code, _) = server.get("/api/v1/eventlog", "").await;
     assert_eq!(code, StatusCode::UNAUTHORIZED);
 }

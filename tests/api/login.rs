@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{OWNER_PASSWORD, TestServer, error_message};
+use crate::support::{OWNER_PASSWORD, TestServer, expect_error_exact};
 
 #[tokio::test]
 async fn the_right_password_gives_a_working_session_token() {
@@ -46,9 +46,8 @@ async fn wrong_passwords_and_unknown_users_get_the_same_401() {
         json!({"username": "alice", "password": "wrong password"}),
         json!({"username": "nobody", "password": OWNER_PASSWORD}),
     ] {
-        let (code, answer) = server.post("/api/v1/auth/login", "", body).await;
-        assert_eq!(code, StatusCode::UNAUTHORIZED);
-        assert_eq!(error_message(code, &answer), "Invalid credentials");
+        let answer = server.post("/api/v1/auth/login", "", body).await;
+        expect_error_exact(answer, StatusCode::UNAUTHORIZED, "Invalid credentials");
     }
     let (code, _) = server
         .post("/api/v1/auth/login", "", json!({"username": "alice"}))

@@ -6,7 +6,7 @@ use chrono::TimeDelta;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{TestServer, error_message};
+use crate::support::{TestServer, expect_error_exact};
 
 async fn notifications(server: &TestServer, token: &str, query: &str) -> Vec<Value> {
     let (code, body) = server
@@ -159,27 +159,22 @@ async fn notifications_are_filtered_before_paging_and_acknowledged_as_told() {
     );
     assert!(one.get("notification").is_none(), "a bare object");
 
-    let (code, body) = server
+    let answer = server
         .get("/api/v1/notifications?acknowledged=maybe", &owner)
         .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (
-            StatusCode::BAD_REQUEST,
-            "acknowledged must be a true or false"
-        )
+    expect_error_exact(
+        answer,
+        StatusCode::BAD_REQUEST,
+        "acknowledged must be a true or false",
     );
-    let (code, body) = server
+    let answer = server
         .post(
             &format!("/api/v1/notifications/{newest}"),
             &owner,
             json!({}),
         )
         .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (StatusCode::BAD_REQUEST, "acknowledged is required")
-    );
+    expect_error_exact(answer, StatusCode::BAD_REQUEST, "acknowledged is required");
     let (code, _) = server
         .post(
             &format!("/api/v1/notifications/{newest}"),
@@ -189,13 +184,10 @@ async fn notifications_are_filtered_before_paging_and_acknowledged_as_told() {
         .await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
     for id in ["999", "abc"] {
-        let (code, body) = server
+        let answer = server
             .get(&format!("/api/v1/notifications/{id}"), &owner)
             .await;
-        assert_eq!(
-            (code, error_message(code, &body).as_str()),
-            (StatusCode::NOT_FOUND, "No such notification")
-        );
+        expect_error_exact(answer, StatusCode::NOT_FOUND, "No such notification");
         let (code, _) = server
             .post(
                 &format!("/api/v1/notifications/{id}"),

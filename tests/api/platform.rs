@@ -4,8 +4,7 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::images::{form, jpeg, png, upload};
-use crate::support::{TestServer, error_message};
+use crate::support::{TestServer, expect_error, expect_error_exact, form, jpeg, png};
 
 /// Every admin route of the platform: 401 without a token, 403 for a plain user, 403 for a
 /// read-only token on writes.
@@ -14,9 +13,7 @@ async fn platform_routes_need_an_admin_and_a_writable_token() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
     let (_, user) = server.add_user(&owner, "bob", "user").await;
-    let read_only = server
-        .create_token(&owner, json!({"name": "ro", "scope": {"*": "r"}}))
-        .await;
+    let read_only = server.read_only_token(&owner).await;
     let routes: &[(&str, &str, Value)] = &[
         ("GET", "/api/v1/cloudron/time_zone", json!(null)),
         (
@@ -95,11 +92,10 @@ async fn platform_routes_need_an_admin_and_a_writable_token() {
         let body = (!body.is_null()).then(|| body.clone());
         let (code, _) = server.request(method.clone(), path, "", body.clone()).await;
         assert_eq!(code, StatusCode::UNAUTHORIZED, "{method} {path}");
-        let (code, answer) = server
+        let answer = server
             .request(method.clone(), path, &user, body.clone())
             .await;
-        assert_eq!(code, StatusCode::FORBIDDEN, "{method} {path}");
-        assert_eq!(error_message(code, &answer), "This needs the admin role");
+        expect_error_exact(answer, StatusCode::FORBIDDEN, "This needs the admin role");
         if method == Method::POST {
             let (code, _) = server.request(method.clone(), path, &read_only, body).await;
             assert_eq!(code, StatusCode::FORBIDDEN, "read-only {path}");
@@ -209,9 +205,8 @@ async fn language_time_zone_and_name_are_validated_and_kept() {
         ),
     ];
     for (path, body, expected) in cases {
-        let (code, answer) = server.post(path, &owner, body.clone()).await;
-        assert_eq!(code, StatusCode::BAD_REQUEST, "{path} {body}");
-        assert_eq!(error_message(code, &answer), expected);
+        let answer = server.post(path, &owner, body).await;
+        expect_error_exact(answer, StatusCode::BAD_REQUEST, expected);
     }
 
     for (path, body) in [
@@ -260,13 +255,13 @@ async fn the_cloudron_avatar_has_a_default_and_takes_an_upload() {
     assert!(default.bytes().await.unwrap().starts_with(b"\x89PNG"));
 
     let image = jpeg();
-    let (code, body) = upload(
-        &server,
-        "/api/v1/branding/cloudron_avatar",
-        &owner,
-        form("avatar", "logo.png", "image/png", &image),
-    )
-    .await;
+    let (code, body) = server
+        .upload(
+            "/api/v1/branding/cloudron_avatar",
+            &owner,
+            form("avatar", "logo.png", "image/png", &image),
+        )
+        .await;
     assert_eq!((code, body), (StatusCode::OK, json!({})));
     for (path, token) in [
         ("/api/v1/cloudron/avatar", ""),
@@ -283,39 +278,34 @@ async fn the_cloudron_avatar_has_a_default_and_takes_an_upload() {
         assert_eq!(response.bytes().await.unwrap().to_vec(), image, "{path}");
     }
 
-    let (code, body) = upload(
-        &server,
-        "/api/v1/branding/cloudron_avatar",
-        &owner,
-        form("avatar", "x.svg", "image/svg+xml", b"<svg/>"),
-    )
-    .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (
-            StatusCode::BAD_REQUEST,
-            "The file is not a PNG, JPEG, GIF or WebP image"
+    let answer = server
+        .upload(
+            "/api/v1/branding/cloudron_avatar",
+            &owner,
+            form("avatar", "x.svg", "image/svg+xml", b"<svg/>"),
         )
+        .await;
+    expect_error_exact(
+        answer,
+        StatusCode::BAD_REQUEST,
+        "The file is not a PNG, JPEG, GIF or WebP image",
     );
-    let (code, _) = upload(
-        &server,
-        "/api/v1/branding/cloudron_avatar",
-        &owner,
-        form("avatar", "b.png", "image/png", &png(65535, 65535)),
-    )
-    .await;
+    let (code, _) = server
+        .upload(
+            "/api/v1/branding/cloudron_avatar",
+            &owner,
+            form("avatar", "b.png", "image/png", &png(65535, 65535)),
+        )
+        .await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
-    let (code, body) = upload(
-        &server,
-        "/api/v1/branding/cloudron_avatar",
-        &owner,
-        form("logo", "b.png", "image/png", &png(5, 5)),
-    )
-    .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (StatusCode::BAD_REQUEST, "avatar must be provided")
-    );
+    let answer = server
+        .upload(
+            "/api/v1/branding/cloudron_avatar",
+            &owner,
+            form("logo", "b.png", "image/png", &png(5, 5)),
+        )
+        .await;
+    expect_error_exact(answer, StatusCode::BAD_REQUEST, "avatar must be provided");
     let (code, _) = server
         .post(
             "/api/v1/branding/cloudron_avatar",
@@ -408,9 +398,8 @@ async fn registry_and_ldap_configs_are_validated() {
         ),
     ];
     for (path, body, expected) in cases {
-        let (code, answer) = server.post(path, &owner, body.clone()).await;
-        assert_eq!(code, StatusCode::BAD_REQUEST, "{path} {body}");
-        assert_eq!(error_message(code, &answer), expected, "{body}");
+        let answer = server.post(path, &owner, body).await;
+        expect_error_exact(answer, StatusCode::BAD_REQUEST, expected);
     }
 }
 
@@ -467,15 +456,13 @@ async fn stored_secrets_never_come_back_and_the_placeholder_keeps_them() {
     }
     // The placeholder never carries a hidden secret to a server the admin did not type it for.
     let moved = json!({"provider": "dockerhub", "serverAddress": "evil.example.com", "username": "me", "password": "********"});
-    let (code, body) = server
+    let answer = server
         .post("/api/v1/docker/registry_config", &owner, moved)
         .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (
-            StatusCode::BAD_REQUEST,
-            "password must be sent again for a new server or account"
-        )
+    expect_error_exact(
+        answer,
+        StatusCode::BAD_REQUEST,
+        "password must be sent again for a new server or account",
     );
     let moved = json!({"provider": "other", "url": "ldaps://evil.example.com", "baseDn": "dc=x", "usernameField": "uid", "bindDn": "cn=boxd", "bindPassword": "********"});
     let (code, _) = server
@@ -520,10 +507,9 @@ async fn reboot_without_a_command_is_refused_not_faked() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
 
-    let (code, body) = server
+    let answer = server
         .post("/api/v1/system/reboot", &owner, json!({}))
         .await;
 
-    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(error_message(code, &body).contains("--reboot-command"));
+    expect_error(answer, StatusCode::UNPROCESSABLE_ENTITY, "--reboot-command");
 }

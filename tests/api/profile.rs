@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{OWNER_PASSWORD, TestServer, USER_PASSWORD, error_message};
+use crate::support::{OWNER_PASSWORD, TestServer, USER_PASSWORD, expect_error, expect_error_exact};
 
 #[tokio::test]
 async fn the_profile_shows_the_caller_and_no_secret() {
@@ -90,9 +90,8 @@ async fn profile_updates_are_validated() {
         ),
     ];
     for (body, status, expected) in cases {
-        let (code, answer) = server.post("/api/v1/profile", &bob, body.clone()).await;
-        assert_eq!(code, status, "{body}");
-        assert_eq!(error_message(code, &answer), expected, "{body}");
+        let answer = server.post("/api/v1/profile", &bob, body).await;
+        expect_error_exact(answer, status, expected);
     }
     let body = json!({"fallbackEmail": "FB@example.com", "password": USER_PASSWORD});
     let (code, _) = server.post("/api/v1/profile", &bob, body).await;
@@ -115,13 +114,13 @@ async fn locked_profiles_stop_non_admins_only() {
         .await;
     assert_eq!(code, StatusCode::OK);
 
-    let (code, body) = server
+    let answer = server
         .post("/api/v1/profile", &bob, json!({"displayName": "Bobby"}))
         .await;
-    assert_eq!(code, StatusCode::FORBIDDEN);
-    assert_eq!(
-        error_message(code, &body),
-        "Profile changes are locked by the administrator"
+    expect_error_exact(
+        answer,
+        StatusCode::FORBIDDEN,
+        "Profile changes are locked by the administrator",
     );
     let (code, _) = server
         .post("/api/v1/profile", &bob, json!({"displayName": ""}))
@@ -147,42 +146,38 @@ async fn a_password_change_ends_other_sessions_but_keeps_api_tokens() {
         .create_token(&current, json!({"name": "script"}))
         .await;
 
-    let (code, body) = server
+    let answer = server
         .post(
             "/api/v1/profile/password",
             &current,
             json!({"password": "wrong password", "newPassword": "new password 2"}),
         )
         .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (StatusCode::PRECONDITION_FAILED, "Password incorrect")
+    expect_error_exact(
+        answer,
+        StatusCode::PRECONDITION_FAILED,
+        "Password incorrect",
     );
-    let (code, body) = server
+    let answer = server
         .post(
             "/api/v1/profile/password",
             &current,
             json!({"password": USER_PASSWORD, "newPassword": "short"}),
         )
         .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (
-            StatusCode::BAD_REQUEST,
-            "Password must be atleast 8 characters"
-        )
+    expect_error_exact(
+        answer,
+        StatusCode::BAD_REQUEST,
+        "Password must be atleast 8 characters",
     );
-    let (code, body) = server
+    let answer = server
         .post(
             "/api/v1/profile/password",
             &current,
             json!({"newPassword": "new password 2"}),
         )
         .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (StatusCode::BAD_REQUEST, "password is required")
-    );
+    expect_error_exact(answer, StatusCode::BAD_REQUEST, "password is required");
 
     let body = json!({"password": USER_PASSWORD, "newPassword": "new password 2"});
     let (code, answer) = server
@@ -216,9 +211,7 @@ async fn a_password_change_ends_other_sessions_but_keeps_api_tokens() {
 async fn read_only_tokens_cannot_change_the_profile() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
-    let read_only = server
-        .create_token(&owner, json!({"name": "ro", "scope": {"*": "r"}}))
-        .await;
+    let read_only = server.read_only_token(&owner).await;
     for (path, body) in [
         ("/api/v1/profile", json!({"displayName": "x"})),
         (
@@ -263,11 +256,10 @@ async fn the_profile_policy_is_an_admin_setting() {
         json!({"lockUserProfiles": true}),
         json!({"lockUserProfiles": "yes", "mandatory2FA": false}),
     ] {
-        let (code, answer) = server
+        let answer = server
             .post("/api/v1/user_directory/profile_config", &owner, body)
             .await;
-        assert_eq!(code, StatusCode::BAD_REQUEST);
-        error_message(code, &answer);
+        expect_error(answer, StatusCode::BAD_REQUEST, "");
     }
     let (code, _) = server
         .get("/api/v1/user_directory/profile_config", &bob)

@@ -1,102 +1,18 @@
 //! The task runner through HTTP: life cycle, logs, live log streams. Jobs here wait on signals
 //! the test gives, never on sleeps.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use boxd::tasks::{Job, TaskContext};
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_DISPOSITION, CONTENT_TYPE};
 use serde_json::{Value, json};
-use tokio::sync::Notify;
 
-use crate::support::{TestServer, error_message};
-
-/// A job that logs, reports progress, then waits for `gate` before it ends (or fails).
-pub struct Gated {
-    pub task_type: &'static str,
-    pub gate: Arc<Notify>,
-    pub fail: Option<&'static str>,
-    pub limit: Duration,
-    pub lines_after_gate: usize,
-    /// Set when the job's future is dropped: it saw the cancellation.
-    pub dropped: Arc<AtomicBool>,
-}
-
-impl Gated {
-    pub fn new(task_type: &'static str) -> Self {
-        Self {
-            task_type,
-            gate: Arc::new(Notify::new()),
-            fail: None,
-            limit: Duration::from_secs(60),
-            lines_after_gate: 0,
-            dropped: Arc::new(AtomicBool::new(false)),
-        }
-    }
-}
-
-struct SetOnDrop(Arc<AtomicBool>);
-
-impl Drop for SetOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-impl Job for Gated {
-    fn task_type(&self) -> &'static str {
-        self.task_type
-    }
-
-    fn time_limit(&self) -> Duration {
-        self.limit
-    }
-
-    fn args(&self) -> Value {
-        json!({"secret": "never shown"})
-    }
-
-    async fn run(self, ctx: TaskContext) -> anyhow::Result<Value> {
-        let _dropped = SetOnDrop(self.dropped.clone());
-        ctx.log("first line");
-        ctx.progress(10, "waiting for the gate").await?;
-        self.gate.notified().await;
-        for n in 0..self.lines_after_gate {
-            ctx.log(&format!("live line {n}"));
-        }
-        if let Some(message) = self.fail {
-            anyhow::bail!("{message}");
-        }
-        ctx.progress(90, "almost done").await?;
-        Ok(json!({"done": true}))
-    }
-}
-
-/// Polls the task until `done(task)` holds (5 s at most).
-pub async fn wait_for(
-    server: &TestServer,
-    token: &str,
-    id: &str,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    for _ in 0..250 {
-        let (code, task) = server.get(&format!("/api/v1/tasks/{id}"), token).await;
-        assert_eq!(code, StatusCode::OK);
-        if done(&task) {
-            return task;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("task {id} did not get there");
-}
-
-pub async fn start(server: &TestServer, job: Gated) -> String {
-    server.state.tasks.start(job).await.unwrap().to_string()
-}
+use crate::support::{
+    Gated, OWNER_PASSWORD, TestServer, expect_error, expect_error_exact, start_job, wait_for_task,
+};
 
 #[tokio::test]
 async fn a_task_goes_pending_active_and_succeeds_with_its_result() {
@@ -105,9 +21,9 @@ async fn a_task_goes_pending_active_and_succeeds_with_its_result() {
     let job = Gated::new("testJob");
     let gate = job.gate.clone();
 
-    let id = start(&server, job).await;
+    let id = start_job(&server, job).await;
 
-    let running = wait_for(&server, &owner, &id, |t| t["percent"] == 10).await;
+    let running = wait_for_task(&server, &owner, &id, |t| t["percent"] == 10).await;
     assert_eq!(
         (running["active"].clone(), running["pending"].clone()),
         (json!(true), json!(false))
@@ -116,7 +32,7 @@ async fn a_task_goes_pending_active_and_succeeds_with_its_result() {
     assert_eq!(running["type"], "testJob");
     assert!(running.get("args").is_none(), "args are never shown");
     gate.notify_one();
-    let done = wait_for(&server, &owner, &id, |t| t["active"] == false).await;
+    let done = wait_for_task(&server, &owner, &id, |t| t["active"] == false).await;
     assert_eq!(done["success"], true);
     assert_eq!(done["percent"], 100);
     assert_eq!(done["error"], Value::Null);
@@ -135,12 +51,12 @@ async fn tasks_wait_as_pending_for_a_slot_and_one_type_runs_once() {
     let owner = server.owner_token().await;
     let first = Gated::new("first");
     let first_gate = first.gate.clone();
-    let first_id = start(&server, first).await;
-    wait_for(&server, &owner, &first_id, |t| t["active"] == true).await;
+    let first_id = start_job(&server, first).await;
+    wait_for_task(&server, &owner, &first_id, |t| t["active"] == true).await;
 
     let second = Gated::new("second");
     let second_gate = second.gate.clone();
-    let second_id = start(&server, second).await;
+    let second_id = start_job(&server, second).await;
     let (_, pending) = server
         .get(&format!("/api/v1/tasks/{second_id}"), &owner)
         .await;
@@ -161,9 +77,9 @@ async fn tasks_wait_as_pending_for_a_slot_and_one_type_runs_once() {
     assert_eq!(conflict.status(), StatusCode::CONFLICT, "one task per type");
 
     first_gate.notify_one();
-    wait_for(&server, &owner, &second_id, |t| t["active"] == true).await;
+    wait_for_task(&server, &owner, &second_id, |t| t["active"] == true).await;
     second_gate.notify_one();
-    wait_for(&server, &owner, &second_id, |t| t["success"] == true).await;
+    wait_for_task(&server, &owner, &second_id, |t| t["success"] == true).await;
     let (_, list) = server.get("/api/v1/tasks", &owner).await;
     let ids: Vec<&str> = list["tasks"]
         .as_array()
@@ -182,9 +98,9 @@ async fn a_failing_job_fails_its_task_and_notifies() {
     job.fail = Some("the disk is full");
     job.gate.notify_one();
 
-    let id = start(&server, job).await;
+    let id = start_job(&server, job).await;
 
-    let failed = wait_for(&server, &owner, &id, |t| t["active"] == false).await;
+    let failed = wait_for_task(&server, &owner, &id, |t| t["active"] == false).await;
     assert_eq!(failed["success"], false);
     assert_eq!(failed["error"], json!({"message": "the disk is full"}));
     assert_eq!(failed["percent"], 100);
@@ -204,15 +120,15 @@ async fn stopping_ends_the_task_promptly_with_code_stopped() {
     let owner = server.owner_token().await;
     let job = Gated::new("testJob");
     let dropped = job.dropped.clone();
-    let id = start(&server, job).await;
-    wait_for(&server, &owner, &id, |t| t["percent"] == 10).await;
+    let id = start_job(&server, job).await;
+    wait_for_task(&server, &owner, &id, |t| t["percent"] == 10).await;
 
     let (code, body) = server
         .post(&format!("/api/v1/tasks/{id}/stop"), &owner, json!({}))
         .await;
 
     assert_eq!((code, body), (StatusCode::NO_CONTENT, Value::Null));
-    let stopped = wait_for(&server, &owner, &id, |t| t["active"] == false).await;
+    let stopped = wait_for_task(&server, &owner, &id, |t| t["active"] == false).await;
     assert_eq!(
         stopped["error"],
         json!({"message": format!("Task {id} stopped"), "code": "stopped"})
@@ -221,13 +137,10 @@ async fn stopping_ends_the_task_promptly_with_code_stopped() {
         dropped.load(Ordering::SeqCst),
         "the job was dropped, not left waiting"
     );
-    let (code, body) = server
+    let answer = server
         .post(&format!("/api/v1/tasks/{id}/stop"), &owner, json!({}))
         .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (StatusCode::CONFLICT, "task is not active")
-    );
+    expect_error_exact(answer, StatusCode::CONFLICT, "task is not active");
     let (code, _) = server
         .post("/api/v1/tasks/999/stop", &owner, json!({}))
         .await;
@@ -243,9 +156,9 @@ async fn a_job_over_its_time_limit_times_out() {
     let mut job = Gated::new("testJob");
     job.limit = Duration::from_millis(200);
 
-    let id = start(&server, job).await;
+    let id = start_job(&server, job).await;
 
-    let ended = wait_for(&server, &owner, &id, |t| {
+    let ended = wait_for_task(&server, &owner, &id, |t| {
         t["active"] == false && t["percent"] == 100
     })
     .await;
@@ -272,7 +185,7 @@ async fn a_task_left_running_by_a_crash_ends_crashed_at_start() {
 
     let server = TestServer::start_in(dir, |_| {}).await;
 
-    let owner = server.login("alice", crate::support::OWNER_PASSWORD).await;
+    let owner = server.login("alice", OWNER_PASSWORD).await;
     let (_, list) = server.get("/api/v1/tasks", &owner).await;
     let task = &list["tasks"][0];
     assert_eq!(
@@ -283,7 +196,7 @@ async fn a_task_left_running_by_a_crash_ends_crashed_at_start() {
         task["error"],
         json!({"message": "Task was interrupted by a server restart", "code": "crashed"})
     );
-    let next = start(&server, Gated::new("testJob")).await;
+    let next = start_job(&server, Gated::new("testJob")).await;
     assert!(
         next.parse::<i64>().unwrap() > task["id"].as_str().unwrap().parse::<i64>().unwrap(),
         "ids only grow"
@@ -297,8 +210,8 @@ async fn logs_download_in_json_or_as_stored() {
     let mut job = Gated::new("testJob");
     job.lines_after_gate = 30;
     job.gate.notify_one();
-    let id = start(&server, job).await;
-    wait_for(&server, &owner, &id, |t| t["success"] == true).await;
+    let id = start_job(&server, job).await;
+    wait_for_task(&server, &owner, &id, |t| t["success"] == true).await;
 
     let response = server
         .http
@@ -351,20 +264,16 @@ async fn logs_download_in_json_or_as_stored() {
         ("lines=abc", "lines must be a number"),
         ("format=xml", "format must be json or short"),
     ] {
-        let (code, body) = server
+        let answer = server
             .get(&format!("/api/v1/tasks/{id}/logs?{query}"), &owner)
             .await;
-        assert_eq!(
-            (code, error_message(code, &body).as_str()),
-            (StatusCode::BAD_REQUEST, expected)
-        );
+        expect_error_exact(answer, StatusCode::BAD_REQUEST, expected);
     }
     for path in ["999", "-1", "1e3", "..%2f..%2fboxd.sqlite", "1%2f..", "0x1"] {
-        let (code, body) = server
+        let answer = server
             .get(&format!("/api/v1/tasks/{path}/logs"), &owner)
             .await;
-        assert_eq!(code, StatusCode::NOT_FOUND, "{path}");
-        error_message(code, &body);
+        expect_error(answer, StatusCode::NOT_FOUND, "");
     }
 }
 
@@ -380,7 +289,7 @@ async fn get_text(server: &TestServer, token: &str, path: &str) -> (StatusCode, 
 }
 
 /// Opens a log stream; answers the response.
-pub async fn open_stream(
+async fn open_stream(
     server: &TestServer,
     path: &str,
     last_event_id: Option<&str>,
@@ -402,8 +311,8 @@ async fn the_log_stream_sends_history_then_live_lines_and_resumes_without_duplic
     let mut job = Gated::new("testJob");
     job.lines_after_gate = 50;
     let gate = job.gate.clone();
-    let id = start(&server, job).await;
-    wait_for(&server, &owner, &id, |t| t["percent"] == 10).await;
+    let id = start_job(&server, job).await;
+    wait_for_task(&server, &owner, &id, |t| t["percent"] == 10).await;
 
     let response = open_stream(
         &server,
@@ -486,14 +395,14 @@ async fn the_log_stream_checks_accept_lines_task_and_caps() {
     let server = TestServer::start_with(|config| config.max_log_streams_per_user = 2).await;
     let owner = server.owner_token().await;
     let job = Gated::new("testJob");
-    let id = start(&server, job).await;
+    let id = start_job(&server, job).await;
     let path = format!("/api/v1/tasks/{id}/logstream?access_token={owner}");
 
-    let plain = server.http.get(server.url(&path)).send().await.unwrap();
-    assert_eq!(plain.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        plain.json::<Value>().await.unwrap()["message"],
-        "This API call requires EventStream"
+    let plain = server.get(&path, "").await;
+    expect_error_exact(
+        plain,
+        StatusCode::BAD_REQUEST,
+        "This API call requires EventStream",
     );
     let bad_lines = open_stream(&server, &format!("{path}&lines=many"), None).await;
     assert_eq!(bad_lines.status(), StatusCode::BAD_REQUEST);
@@ -539,7 +448,7 @@ async fn task_routes_are_for_admins() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
     let (_, user) = server.add_user(&owner, "bob", "user").await;
-    let id = start(&server, Gated::new("testJob")).await;
+    let id = start_job(&server, Gated::new("testJob")).await;
     for path in [
         "/api/v1/tasks".to_owned(),
         format!("/api/v1/tasks/{id}"),
@@ -554,9 +463,7 @@ async fn task_routes_are_for_admins() {
         .post(&format!("/api/v1/tasks/{id}/stop"), &user, json!({}))
         .await;
     assert_eq!(code, StatusCode::FORBIDDEN);
-    let read_only = server
-        .create_token(&owner, json!({"name": "ro", "scope": {"*": "r"}}))
-        .await;
+    let read_only = server.read_only_token(&owner).await;
     let (code, _) = server
         .post(&format!("/api/v1/tasks/{id}/stop"), &read_only, json!({}))
         .await;

@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{TestServer, error_message};
+use crate::support::{TestServer, expect_error, expect_error_exact};
 
 #[tokio::test]
 async fn a_created_token_shows_its_secret_once_and_works() {
@@ -101,9 +101,8 @@ async fn create_validates_its_input() {
         ),
     ];
     for (body, expected) in cases {
-        let (code, answer) = server.post("/api/v1/tokens", &owner, body.clone()).await;
-        assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
-        assert_eq!(error_message(code, &answer), expected, "{body}");
+        let answer = server.post("/api/v1/tokens", &owner, body).await;
+        expect_error_exact(answer, StatusCode::BAD_REQUEST, expected);
     }
     let (_, list) = server.get("/api/v1/tokens", &owner).await;
     assert_eq!(
@@ -134,9 +133,8 @@ async fn lists_are_paged_and_bad_pages_are_400() {
         "page=-1",
         "per_page=5001",
     ] {
-        let (code, body) = server.get(&format!("/api/v1/tokens?{query}"), &owner).await;
-        assert_eq!(code, StatusCode::BAD_REQUEST, "{query}");
-        error_message(code, &body);
+        let answer = server.get(&format!("/api/v1/tokens?{query}"), &owner).await;
+        expect_error(answer, StatusCode::BAD_REQUEST, "");
     }
 }
 
@@ -150,9 +148,8 @@ async fn users_see_and_delete_only_their_own_tokens() {
         .await;
     let id = created["id"].as_str().unwrap();
 
-    let (code, body) = server.get(&format!("/api/v1/tokens/{id}"), &bob).await;
-    assert_eq!(code, StatusCode::NOT_FOUND);
-    assert_eq!(error_message(code, &body), "No such token");
+    let answer = server.get(&format!("/api/v1/tokens/{id}"), &bob).await;
+    expect_error_exact(answer, StatusCode::NOT_FOUND, "No such token");
     let (code, _) = server.delete(&format!("/api/v1/tokens/{id}"), &bob).await;
     assert_eq!(code, StatusCode::NOT_FOUND);
     let (_, list) = server.get("/api/v1/tokens", &bob).await;
@@ -225,17 +222,17 @@ async fn an_api_token_cannot_make_a_token_that_outlives_it() {
         created["expires"], hour,
         "the default is cut to the creator's expiry"
     );
-    let (code, body) = server
+    let answer = server
         .post(
             "/api/v1/tokens",
             &short,
             json!({"name": "longer", "expiresAt": hour + 1}),
         )
         .await;
-    assert_eq!(code, StatusCode::FORBIDDEN);
-    assert_eq!(
-        error_message(code, &body),
-        "A token cannot create a token that outlives it"
+    expect_error_exact(
+        answer,
+        StatusCode::FORBIDDEN,
+        "A token cannot create a token that outlives it",
     );
 
     let (_, from_session) = server

@@ -1,16 +1,8 @@
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{TestServer, USER_PASSWORD, error_message};
-
-/// The code an authenticator app shows for `secret` at `at`.
-pub fn totp_code(secret: &str, at: DateTime<Utc>) -> String {
-    let secret = totp_rs::Secret::try_from_base32(secret).unwrap();
-    let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
-    totp.generate(u64::try_from(at.timestamp()).unwrap())
-        .to_string()
-}
+use crate::support::{TestServer, USER_PASSWORD, enable_two_factor, expect_error_exact, totp_code};
 
 async fn login(server: &TestServer, totp: Option<&str>) -> (StatusCode, serde_json::Value) {
     let mut body = json!({"username": "bob", "password": USER_PASSWORD});
@@ -47,17 +39,14 @@ async fn two_factor_end_to_end_with_replay_refused() {
         "a secret alone does not turn 2FA on"
     );
 
-    let (code, body) = server
+    let answer = server
         .post(
             "/api/v1/profile/twofactorauthentication_enable",
             &bob,
             json!({"totpToken": "000000"}),
         )
         .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (StatusCode::PRECONDITION_FAILED, "Invalid token")
-    );
+    expect_error_exact(answer, StatusCode::PRECONDITION_FAILED, "Invalid token");
     let now = Utc::now();
     let enable_code = totp_code(&secret, now);
     let (code, _) = server
@@ -85,16 +74,14 @@ async fn two_factor_end_to_end_with_replay_refused() {
         .await;
     assert_eq!(code, StatusCode::CONFLICT, "{body}");
 
-    let (code, body) = login(&server, None).await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (StatusCode::UNAUTHORIZED, "A totpToken must be provided")
+    let answer = login(&server, None).await;
+    expect_error_exact(
+        answer,
+        StatusCode::UNAUTHORIZED,
+        "A totpToken must be provided",
     );
-    let (code, body) = login(&server, Some("123456")).await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (StatusCode::UNAUTHORIZED, "Invalid totpToken")
-    );
+    let answer = login(&server, Some("123456")).await;
+    expect_error_exact(answer, StatusCode::UNAUTHORIZED, "Invalid totpToken");
     let (code, _) = login(&server, Some(&enable_code)).await;
     assert_eq!(
         code,
@@ -105,12 +92,9 @@ async fn two_factor_end_to_end_with_replay_refused() {
     let next = totp_code(&secret, now + TimeDelta::seconds(30));
     let (code, body) = login(&server, Some(&next)).await;
     assert_eq!(code, StatusCode::OK, "{body}");
-    let (code, body) = login(&server, Some(&next)).await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (StatusCode::UNAUTHORIZED, "Invalid totpToken"),
-        "replay"
-    );
+    // Replayed.
+    let answer = login(&server, Some(&next)).await;
+    expect_error_exact(answer, StatusCode::UNAUTHORIZED, "Invalid totpToken");
 
     let (_, profile) = server.get("/api/v1/profile", &bob).await;
     assert_eq!(profile["twoFactorAuthenticationEnabled"], true);
@@ -141,28 +125,22 @@ async fn enable_needs_a_secret_and_a_code() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
 
-    let (code, body) = server
+    let answer = server
         .post(
             "/api/v1/profile/twofactorauthentication_enable",
             &owner,
             json!({"totpToken": "123456"}),
         )
         .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (StatusCode::PRECONDITION_FAILED, "Invalid token")
-    );
-    let (code, body) = server
+    expect_error_exact(answer, StatusCode::PRECONDITION_FAILED, "Invalid token");
+    let answer = server
         .post(
             "/api/v1/profile/twofactorauthentication_enable",
             &owner,
             json!({}),
         )
         .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (StatusCode::BAD_REQUEST, "totpToken is required")
-    );
+    expect_error_exact(answer, StatusCode::BAD_REQUEST, "totpToken is required");
     let (code, _) = server
         .post(
             "/api/v1/profile/twofactorauthentication_enable",
@@ -171,17 +149,14 @@ async fn enable_needs_a_secret_and_a_code() {
         )
         .await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
-    let (code, body) = server
+    let answer = server
         .post(
             "/api/v1/profile/twofactorauthentication_disable",
             &owner,
             json!({}),
         )
         .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (StatusCode::BAD_REQUEST, "password is required")
-    );
+    expect_error_exact(answer, StatusCode::BAD_REQUEST, "password is required");
 }
 
 #[tokio::test]
@@ -189,22 +164,7 @@ async fn a_manager_turns_off_a_users_lost_2fa() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
     let (bob_id, bob) = server.add_user(&owner, "bob", "user").await;
-    let (_, created) = server
-        .post(
-            "/api/v1/profile/twofactorauthentication_secret",
-            &bob,
-            json!({}),
-        )
-        .await;
-    let code_now = totp_code(created["secret"].as_str().unwrap(), Utc::now());
-    let (code, _) = server
-        .post(
-            "/api/v1/profile/twofactorauthentication_enable",
-            &bob,
-            json!({"totpToken": code_now}),
-        )
-        .await;
-    assert_eq!(code, StatusCode::NO_CONTENT);
+    enable_two_factor(&server, &bob).await;
     let (_, user) = server.get(&format!("/api/v1/users/{bob_id}"), &owner).await;
     assert_eq!(user["twoFactorAuthenticationEnabled"], true);
 

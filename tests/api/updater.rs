@@ -15,8 +15,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
-use crate::support::{TestServer, error_message};
-use crate::tasks::wait_for;
+use crate::support::{TestServer, expect_error, expect_error_exact, wait_for_task};
 
 /// What the release server serves; tests change it between calls.
 #[derive(Clone, Default)]
@@ -279,23 +278,21 @@ async fn a_bad_feed_is_a_clear_error_and_caches_nothing() {
         })
         .await;
         let owner = server.owner_token().await;
-        let (code, body) = server
+        let answer = server
             .post("/api/v1/updater/check_for_updates", &owner, json!({}))
             .await;
-        assert_eq!(code, StatusCode::FAILED_DEPENDENCY, "{path}");
-        let message = error_message(code, &body);
-        assert!(message.contains(expected), "{path}: {message}");
+        expect_error(answer, StatusCode::FAILED_DEPENDENCY, expected);
         let (_, cached) = server.get("/api/v1/updater/updates", &owner).await;
         assert_eq!(cached, json!({"updates": {}}), "{path}: nothing cached");
     }
     *s.releases.feed.lock().unwrap() = json!({"version": "0.2.0", "sourceTarballUrl": "http://10.0.0.1/boxd.tar.gz", "sourceTarballSigUrl": format!("{}/release.tar.gz.minisig", s.base)});
-    let (code, body) = check(&s).await;
-    assert_eq!(
-        code,
+    // A private host the feed is not on.
+    let answer = check(&s).await;
+    expect_error(
+        answer,
         StatusCode::FAILED_DEPENDENCY,
-        "a private host the feed is not on"
+        "neither on its own host",
     );
-    assert!(error_message(code, &body).contains("neither on its own host"));
 
     let unreachable = TestServer::start_with(|config| {
         config.update.feed_url = Some("http://127.0.0.1:9/feed.json".into())
@@ -309,11 +306,8 @@ async fn a_bad_feed_is_a_clear_error_and_caches_nothing() {
 
     *s.releases.feed.lock().unwrap() =
         json!({"version": "one point two", "sourceTarballUrl": "x", "sourceTarballSigUrl": "y"});
-    let (code, body) = check(&s).await;
-    assert_eq!(
-        (code, error_message(code, &body).contains("not SemVer")),
-        (StatusCode::FAILED_DEPENDENCY, true)
-    );
+    let answer = check(&s).await;
+    expect_error(answer, StatusCode::FAILED_DEPENDENCY, "not SemVer");
     let (_, cached) = s.server.get("/api/v1/updater/updates", &s.owner).await;
     assert_eq!(
         cached["updates"]["box"]["version"], "0.2.0",
@@ -325,28 +319,33 @@ async fn a_bad_feed_is_a_clear_error_and_caches_nothing() {
 async fn without_a_feed_checking_and_updating_are_refused() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
-    let (code, body) = server
+    let answer = server
         .post("/api/v1/updater/check_for_updates", &owner, json!({}))
         .await;
-    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(error_message(code, &body).contains("--update-feed-url"));
-    let (code, body) = server
+    expect_error(
+        answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "--update-feed-url",
+    );
+    let answer = server
         .post("/api/v1/updater/update", &owner, json!({}))
         .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "No update available")
+    expect_error_exact(
+        answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "No update available",
     );
-    let (code, body) = server
+    let answer = server
         .post(
             "/api/v1/updater/update",
             &owner,
             json!({"skipBackup": "yes"}),
         )
         .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (StatusCode::BAD_REQUEST, "skipBackup must be a boolean")
+    expect_error_exact(
+        answer,
+        StatusCode::BAD_REQUEST,
+        "skipBackup must be a boolean",
     );
 }
 
@@ -368,7 +367,7 @@ async fn a_good_release_is_downloaded_verified_staged_and_applied() {
         .as_str()
         .expect("taskId is a string")
         .to_owned();
-    let task = wait_for(&s.server, &s.owner, &task_id, |t| {
+    let task = wait_for_task(&s.server, &s.owner, &task_id, |t| {
         t["active"] == false && t["pending"] == false
     })
     .await;
@@ -448,7 +447,7 @@ async fn without_a_command_the_release_is_staged_and_the_log_says_how_to_apply_i
         )
         .await;
     let task_id = body["taskId"].as_str().unwrap();
-    let task = wait_for(&s.server, &s.owner, task_id, |t| {
+    let task = wait_for_task(&s.server, &s.owner, task_id, |t| {
         t["active"] == false && t["pending"] == false
     })
     .await;
@@ -477,7 +476,7 @@ async fn failing_update(s: &Setup) -> Value {
         .await;
     assert_eq!(code, StatusCode::ACCEPTED, "{body}");
     let task_id = body["taskId"].as_str().unwrap();
-    let task = wait_for(&s.server, &s.owner, task_id, |t| {
+    let task = wait_for_task(&s.server, &s.owner, task_id, |t| {
         t["active"] == false && t["pending"] == false
     })
     .await;
@@ -574,7 +573,7 @@ async fn stopping_during_the_download_leaves_nothing_and_one_update_runs_at_a_ti
         )
         .await;
     let task_id = body["taskId"].as_str().unwrap().to_owned();
-    wait_for(&s.server, &s.owner, &task_id, |t| {
+    wait_for_task(&s.server, &s.owner, &task_id, |t| {
         t["percent"].as_i64().unwrap() >= 40
     })
     .await;
@@ -594,7 +593,7 @@ async fn stopping_during_the_download_leaves_nothing_and_one_update_runs_at_a_ti
         )
         .await;
     assert_eq!(code, StatusCode::NO_CONTENT);
-    let task = wait_for(&s.server, &s.owner, &task_id, |t| t["active"] == false).await;
+    let task = wait_for_task(&s.server, &s.owner, &task_id, |t| t["active"] == false).await;
 
     assert_eq!(task["error"]["code"], "stopped");
     assert!(
@@ -652,7 +651,7 @@ async fn the_autoupdate_pattern_is_validated() {
         ),
         (json!(5), "pattern must be a string"),
     ] {
-        let (code, body) = s
+        let answer = s
             .server
             .post(
                 "/api/v1/updater/autoupdate_pattern",
@@ -660,14 +659,13 @@ async fn the_autoupdate_pattern_is_validated() {
                 json!({"pattern": pattern}),
             )
             .await;
-        assert_eq!(code, StatusCode::BAD_REQUEST, "{pattern}");
-        assert_eq!(error_message(code, &body), expected);
+        expect_error_exact(answer, StatusCode::BAD_REQUEST, expected);
     }
-    let (code, body) = s
+    let answer = s
         .server
         .post("/api/v1/updater/autoupdate_pattern", &s.owner, json!({}))
         .await;
-    assert_eq!(error_message(code, &body), "pattern is required");
+    expect_error_exact(answer, StatusCode::BAD_REQUEST, "pattern is required");
     let (_, user) = s.server.add_user(&s.owner, "bob", "user").await;
     for path in [
         "/api/v1/updater/autoupdate_pattern",
@@ -676,10 +674,7 @@ async fn the_autoupdate_pattern_is_validated() {
         let (code, _) = s.server.get(path, &user).await;
         assert_eq!(code, StatusCode::FORBIDDEN);
     }
-    let read_only = s
-        .server
-        .create_token(&s.owner, json!({"name": "ro", "scope": {"*": "r"}}))
-        .await;
+    let read_only = s.server.read_only_token(&s.owner).await;
     let (code, _) = s
         .server
         .post("/api/v1/updater/check_for_updates", &read_only, json!({}))
