@@ -100,7 +100,11 @@ async fn a_failing_job_fails_its_task_and_notifies() {
 
     let id = start_job(&server, job).await;
 
-    let failed = wait_for_task(&server, &owner, &id, |t| t["active"] == false).await;
+    // Queued is not active either: wait until it has run.
+    let failed = wait_for_task(&server, &owner, &id, |t| {
+        t["active"] == false && t["pending"] == false
+    })
+    .await;
     assert_eq!(failed["success"], false);
     assert_eq!(failed["error"], json!({"message": "the disk is full"}));
     assert_eq!(failed["percent"], 100);
