@@ -9,7 +9,7 @@ use chrono::TimeDelta;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{TestServer, wait_for_task};
+use crate::support::{TestServer, wait_for_notification, wait_for_task};
 
 /// A detection endpoint whose answer the test changes; it counts the questions.
 #[derive(Clone, Default)]
@@ -196,6 +196,9 @@ async fn a_failing_dns_command_fails_the_task_and_is_retried_next_time() {
         "{}",
         tasks[0]
     );
+    // The runner frees the task type only after it has notified the failure; until then the
+    // next check could find a syncDyndns task still running.
+    wait_for_notification(&server, &owner, "Task syncDyndns failed").await;
 
     clock.advance(TimeDelta::seconds(600));
     let tasks = wait_for_tasks(&server, &owner, 2).await;

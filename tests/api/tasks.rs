@@ -11,7 +11,8 @@ use reqwest::header::{ACCEPT, CONTENT_DISPOSITION, CONTENT_TYPE};
 use serde_json::{Value, json};
 
 use crate::support::{
-    Gated, OWNER_PASSWORD, TestServer, expect_error, expect_error_exact, start_job, wait_for_task,
+    Gated, OWNER_PASSWORD, TestServer, expect_error, expect_error_exact, start_job,
+    wait_for_notification, wait_for_task,
 };
 
 #[tokio::test]
@@ -108,13 +109,8 @@ async fn a_failing_job_fails_its_task_and_notifies() {
     assert_eq!(failed["success"], false);
     assert_eq!(failed["error"], json!({"message": "the disk is full"}));
     assert_eq!(failed["percent"], 100);
-    let (_, notes) = server.get("/api/v1/notifications", &owner).await;
-    let note = notes["notifications"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["title"] == "Task testJob failed")
-        .expect("a notification");
+    // The runner notifies after it has stored the end: wait for the notification.
+    let note = wait_for_notification(&server, &owner, "Task testJob failed").await;
     assert_eq!(note["message"], "Task testJob failed: the disk is full");
 }
 

@@ -1,5 +1,5 @@
 //! Data and flows several topic files need: image bytes and upload forms, TOTP codes and
-//! two-factor setup, waiting for a task.
+//! two-factor setup, waiting for a task or a notification.
 
 use std::time::Duration;
 
@@ -91,4 +91,18 @@ pub async fn wait_for_task(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("task {id} did not get there");
+}
+
+/// Polls the notifications until one titled `title` is there (5 s at most); answers it.
+pub async fn wait_for_notification(server: &TestServer, token: &str, title: &str) -> Value {
+    for _ in 0..250 {
+        let (code, body) = server.get("/api/v1/notifications", token).await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+        let notes = body["notifications"].as_array().unwrap();
+        if let Some(note) = notes.iter().find(|n| n["title"] == title) {
+            return note.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no notification {title:?}");
 }

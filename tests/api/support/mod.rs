@@ -10,6 +10,8 @@ mod server;
 
 pub use binary::{BOXD, Served};
 pub use expect::{expect_error, expect_error_exact};
-pub use fixtures::{enable_two_factor, form, jpeg, png, totp_code, wait_for_task};
+pub use fixtures::{
+    enable_two_factor, form, jpeg, png, totp_code, wait_for_notification, wait_for_task,
+};
 pub use jobs::{Gated, start_job};
 pub use server::{OWNER_PASSWORD, TestServer, USER_PASSWORD, client};
