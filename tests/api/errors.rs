@@ -1,3 +1,5 @@
+//! Cross-cutting: every failure in Cloudron's error shape, routing misses, body limits.
+
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -1,3 +1,6 @@
+//! Cross-cutting: brute-force protection on `POST /api/v1/auth/login` (per address, per
+//! account, TOTP codes, timing).
+
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,5 +1,5 @@
 //! Data and flows several topic files need: image bytes and upload forms, TOTP codes and
-//! two-factor setup, waiting for a task or a notification.
+//! two-factor setup, user bodies, waiting for a task or a notification.
 
 use std::time::Duration;
 
@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::server::TestServer;
+use super::server::{TestServer, USER_PASSWORD};
 
 /// A PNG signature and IHDR claiming `width` x `height`, then filler.
 pub fn png(width: u32, height: u32) -> Vec<u8> {
@@ -50,9 +50,16 @@ pub fn totp_code(secret: &str, at: DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// Creates a TOTP secret for the caller of `token` and enables it with the current code;
-/// answers the secret.
-pub async fn enable_two_factor(server: &TestServer, token: &str) -> String {
+/// Two-factor authentication as `enable_two_factor` turned it on.
+pub struct TwoFactor {
+    pub secret: String,
+    /// When it was enabled, and the code that did it (now spent).
+    pub enabled_at: DateTime<Utc>,
+    pub enable_code: String,
+}
+
+/// Creates a TOTP secret for the caller of `token` and enables it with the current code.
+pub async fn enable_two_factor(server: &TestServer, token: &str) -> TwoFactor {
     let (code, created) = server
         .post(
             "/api/v1/profile/twofactorauthentication_secret",
@@ -72,7 +79,29 @@ pub async fn enable_two_factor(server: &TestServer, token: &str) -> String {
         )
         .await;
     assert_eq!(code, StatusCode::NO_CONTENT, "{body}");
-    secret
+    TwoFactor {
+        secret,
+        enabled_at,
+        enable_code,
+    }
+}
+
+/// A login as `username` with the usual test password and, if given, a TOTP code.
+pub async fn try_login(
+    server: &TestServer,
+    username: &str,
+    totp: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut body = json!({"username": username, "password": USER_PASSWORD});
+    if let Some(code) = totp {
+        body["totpToken"] = json!(code);
+    }
+    server.post("/api/v1/auth/login", "", body).await
+}
+
+/// The body that creates `username` with `role` and the usual test password.
+pub fn user_body(username: &str, role: &str) -> Value {
+    json!({"username": username, "email": format!("{username}@example.com"), "password": USER_PASSWORD, "role": role})
 }
 
 /// Polls the task until `done(task)` holds (5 s at most).

@@ -6,12 +6,17 @@ mod binary;
 mod expect;
 mod fixtures;
 mod jobs;
+mod releases;
 mod server;
 
 pub use binary::{BOXD, Served};
-pub use expect::{expect_error, expect_error_exact};
+pub use expect::{
+    expect_admin_only, expect_error, expect_error_exact, expect_secret_hidden_and_kept,
+};
 pub use fixtures::{
-    enable_two_factor, form, jpeg, png, totp_code, wait_for_notification, wait_for_task,
+    enable_two_factor, form, jpeg, png, totp_code, try_login, user_body, wait_for_notification,
+    wait_for_task,
 };
 pub use jobs::{Gated, start_job};
+pub use releases::{Releases, Signer, UpdateSetup, tarball};
 pub use server::{OWNER_PASSWORD, TestServer, USER_PASSWORD, client};

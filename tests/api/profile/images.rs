@@ -1,3 +1,6 @@
+//! `/api/v1/profile/avatar` and `/api/v1/profile/background_image` (also `backgroundImage`):
+//! the caller's pictures, checked by content.
+
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH, X_CONTENT_TYPE_OPTIONS};
 use serde_json::json;
@@ -48,21 +51,34 @@ async fn an_uploaded_avatar_is_served_publicly_with_the_type_of_its_content() {
         .await
         .unwrap();
     assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
-    let answer = server.get("/api/v1/profile/avatar/uid-nobody", "").await;
-    expect_error_exact(answer, StatusCode::NOT_FOUND, "No such avatar");
 }
 
 #[tokio::test]
-async fn gravatar_and_no_avatar_are_chosen_with_json() {
+async fn an_unknown_users_avatar_is_404() {
     let server = TestServer::start().await;
-    let owner = server.owner_token().await;
-    server
+
+    let answer = server.get("/api/v1/profile/avatar/uid-nobody", "").await;
+
+    expect_error_exact(answer, StatusCode::NOT_FOUND, "No such avatar");
+}
+
+/// Uploads a small PNG as the caller's avatar.
+async fn upload_avatar(server: &TestServer, token: &str) {
+    let (code, _) = server
         .upload(
             "/api/v1/profile/avatar",
-            &owner,
+            token,
             form("avatar", "a.png", "image/png", &png(10, 10)),
         )
         .await;
+    assert_eq!(code, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn choosing_gravatar_drops_the_uploaded_avatar() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    upload_avatar(&server, &owner).await;
 
     let (code, _) = server
         .post(
@@ -71,6 +87,7 @@ async fn gravatar_and_no_avatar_are_chosen_with_json() {
             json!({"avatar": "gravatar"}),
         )
         .await;
+
     assert_eq!(code, StatusCode::OK);
     let (_, profile) = server.get("/api/v1/profile", &owner).await;
     assert!(
@@ -86,13 +103,28 @@ async fn gravatar_and_no_avatar_are_chosen_with_json() {
         )
         .await;
     assert_eq!(code, StatusCode::NOT_FOUND, "the uploaded image is gone");
+}
+
+#[tokio::test]
+async fn an_empty_avatar_means_none() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    upload_avatar(&server, &owner).await;
 
     let (code, _) = server
         .post("/api/v1/profile/avatar", &owner, json!({"avatar": ""}))
         .await;
+
     assert_eq!(code, StatusCode::OK);
     let (_, profile) = server.get("/api/v1/profile", &owner).await;
     assert_eq!(profile["avatarUrl"], "");
+}
+
+#[tokio::test]
+async fn an_avatar_url_is_refused() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+
     let answer = server
         .post(
             "/api/v1/profile/avatar",
@@ -100,25 +132,30 @@ async fn gravatar_and_no_avatar_are_chosen_with_json() {
             json!({"avatar": "https://evil.example/x.svg"}),
         )
         .await;
+
     expect_error(answer, StatusCode::BAD_REQUEST, "");
 }
 
-#[tokio::test]
-async fn the_background_image_is_set_served_cleared_and_private() {
-    let server = TestServer::start().await;
-    let owner = server.owner_token().await;
-    let (_, bob) = server.add_user(&owner, "bob", "user").await;
-    let image = png(1920, 1080);
-
+/// Uploads `image` as the caller's background.
+async fn upload_background(server: &TestServer, token: &str, image: &[u8]) {
     let (code, _) = server
         .upload(
             "/api/v1/profile/background_image",
-            &owner,
-            form("backgroundImage", "bg.png", "image/png", &image),
+            token,
+            form("backgroundImage", "bg.png", "image/png", image),
         )
         .await;
-
     assert_eq!(code, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_background_image_is_set_and_served_under_both_names() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let image = png(1920, 1080);
+
+    upload_background(&server, &owner, &image).await;
+
     let (_, profile) = server.get("/api/v1/profile", &owner).await;
     assert_eq!(profile["hasBackgroundImage"], true);
     for path in [
@@ -136,6 +173,15 @@ async fn the_background_image_is_set_served_cleared_and_private() {
         assert_eq!(response.headers()[CONTENT_TYPE], "image/png");
         assert_eq!(response.bytes().await.unwrap().to_vec(), image);
     }
+}
+
+#[tokio::test]
+async fn the_background_image_is_private() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let (_, bob) = server.add_user(&owner, "bob", "user").await;
+    upload_background(&server, &owner, &png(1920, 1080)).await;
+
     let (code, _) = server.get("/api/v1/profile/background_image", &bob).await;
     assert_eq!(
         code,
@@ -144,6 +190,13 @@ async fn the_background_image_is_set_served_cleared_and_private() {
     );
     let (code, _) = server.get("/api/v1/profile/background_image", "").await;
     assert_eq!(code, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_empty_background_field_clears_it() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    upload_background(&server, &owner, &png(1920, 1080)).await;
 
     let (code, _) = server
         .upload(
@@ -153,7 +206,7 @@ async fn the_background_image_is_set_served_cleared_and_private() {
         )
         .await;
 
-    assert_eq!(code, StatusCode::OK, "an empty field clears");
+    assert_eq!(code, StatusCode::OK);
     let (_, profile) = server.get("/api/v1/profile", &owner).await;
     assert_eq!(profile["hasBackgroundImage"], false);
     let (code, _) = server.get("/api/v1/profile/background_image", &owner).await;

@@ -1,19 +1,15 @@
-use chrono::{TimeDelta, Utc};
+//! `/api/v1/profile/twofactorauthentication_{secret,enable,disable}`: a user's own TOTP.
+
+use chrono::TimeDelta;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{TestServer, USER_PASSWORD, enable_two_factor, expect_error_exact, totp_code};
-
-async fn login(server: &TestServer, totp: Option<&str>) -> (StatusCode, serde_json::Value) {
-    let mut body = json!({"username": "bob", "password": USER_PASSWORD});
-    if let Some(code) = totp {
-        body["totpToken"] = json!(code);
-    }
-    server.post("/api/v1/auth/login", "", body).await
-}
+use crate::support::{
+    TestServer, USER_PASSWORD, enable_two_factor, expect_error_exact, totp_code, try_login,
+};
 
 #[tokio::test]
-async fn two_factor_end_to_end_with_replay_refused() {
+async fn a_new_secret_comes_with_a_qr_code_and_does_not_turn_two_factor_on() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
     let (_, bob) = server.add_user(&owner, "bob", "user").await;
@@ -25,8 +21,9 @@ async fn two_factor_end_to_end_with_replay_refused() {
             json!({}),
         )
         .await;
+
     assert_eq!(code, StatusCode::OK);
-    let secret = created["secret"].as_str().unwrap().to_owned();
+    assert!(created["secret"].is_string());
     assert!(
         created["qrcode"]
             .as_str()
@@ -34,29 +31,49 @@ async fn two_factor_end_to_end_with_replay_refused() {
             .starts_with("data:image/png;base64,")
     );
     let (_, profile) = server.get("/api/v1/profile", &bob).await;
-    assert_eq!(
-        profile["twoFactorAuthenticationEnabled"], false,
-        "a secret alone does not turn 2FA on"
-    );
+    assert_eq!(profile["twoFactorAuthenticationEnabled"], false);
+}
 
-    let answer = server
+#[tokio::test]
+async fn the_current_code_enables_two_factor_and_a_wrong_one_does_not() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let (_, bob) = server.add_user(&owner, "bob", "user").await;
+    let (_, created) = server
+        .post(
+            "/api/v1/profile/twofactorauthentication_secret",
+            &bob,
+            json!({}),
+        )
+        .await;
+    let secret = created["secret"].as_str().unwrap();
+
+    let wrong = server
         .post(
             "/api/v1/profile/twofactorauthentication_enable",
             &bob,
             json!({"totpToken": "000000"}),
         )
         .await;
-    expect_error_exact(answer, StatusCode::PRECONDITION_FAILED, "Invalid token");
-    let now = Utc::now();
-    let enable_code = totp_code(&secret, now);
     let (code, _) = server
         .post(
             "/api/v1/profile/twofactorauthentication_enable",
             &bob,
-            json!({"totpToken": enable_code}),
+            json!({"totpToken": totp_code(secret, chrono::Utc::now())}),
         )
         .await;
+
+    expect_error_exact(wrong, StatusCode::PRECONDITION_FAILED, "Invalid token");
     assert_eq!(code, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn once_enabled_neither_a_new_secret_nor_a_second_enable_is_allowed() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let (_, bob) = server.add_user(&owner, "bob", "user").await;
+    let two_factor = enable_two_factor(&server, &bob).await;
+
     let (code, _) = server
         .post(
             "/api/v1/profile/twofactorauthentication_secret",
@@ -65,40 +82,39 @@ async fn two_factor_end_to_end_with_replay_refused() {
         )
         .await;
     assert_eq!(code, StatusCode::CONFLICT);
+    let next = totp_code(
+        &two_factor.secret,
+        two_factor.enabled_at + TimeDelta::seconds(30),
+    );
     let (code, body) = server
         .post(
             "/api/v1/profile/twofactorauthentication_enable",
             &bob,
-            json!({"totpToken": totp_code(&secret, now + TimeDelta::seconds(30))}),
+            json!({"totpToken": next}),
         )
         .await;
     assert_eq!(code, StatusCode::CONFLICT, "{body}");
+}
 
-    let answer = login(&server, None).await;
-    expect_error_exact(
-        answer,
-        StatusCode::UNAUTHORIZED,
-        "A totpToken must be provided",
-    );
-    let answer = login(&server, Some("123456")).await;
-    expect_error_exact(answer, StatusCode::UNAUTHORIZED, "Invalid totpToken");
-    let (code, _) = login(&server, Some(&enable_code)).await;
-    assert_eq!(
-        code,
-        StatusCode::UNAUTHORIZED,
-        "the code used to enable is spent"
-    );
-    // The next step's code is accepted now (one step of skew), once.
-    let next = totp_code(&secret, now + TimeDelta::seconds(30));
-    let (code, body) = login(&server, Some(&next)).await;
-    assert_eq!(code, StatusCode::OK, "{body}");
-    // Replayed.
-    let answer = login(&server, Some(&next)).await;
-    expect_error_exact(answer, StatusCode::UNAUTHORIZED, "Invalid totpToken");
+#[tokio::test]
+async fn the_profile_shows_two_factor_on_and_never_its_secret() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let (_, bob) = server.add_user(&owner, "bob", "user").await;
+    let two_factor = enable_two_factor(&server, &bob).await;
 
     let (_, profile) = server.get("/api/v1/profile", &bob).await;
+
     assert_eq!(profile["twoFactorAuthenticationEnabled"], true);
-    assert!(!profile.to_string().contains(&secret));
+    assert!(!profile.to_string().contains(&two_factor.secret));
+}
+
+#[tokio::test]
+async fn disabling_needs_the_password_and_then_logins_need_no_code() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let (_, bob) = server.add_user(&owner, "bob", "user").await;
+    enable_two_factor(&server, &bob).await;
 
     let (code, _) = server
         .post(
@@ -116,7 +132,7 @@ async fn two_factor_end_to_end_with_replay_refused() {
         )
         .await;
     assert_eq!(code, StatusCode::NO_CONTENT);
-    let (code, _) = login(&server, None).await;
+    let (code, _) = try_login(&server, "bob", None).await;
     assert_eq!(code, StatusCode::OK);
 }
 
@@ -157,34 +173,4 @@ async fn enable_needs_a_secret_and_a_code() {
         )
         .await;
     expect_error_exact(answer, StatusCode::BAD_REQUEST, "password is required");
-}
-
-#[tokio::test]
-async fn a_manager_turns_off_a_users_lost_2fa() {
-    let server = TestServer::start().await;
-    let owner = server.owner_token().await;
-    let (bob_id, bob) = server.add_user(&owner, "bob", "user").await;
-    enable_two_factor(&server, &bob).await;
-    let (_, user) = server.get(&format!("/api/v1/users/{bob_id}"), &owner).await;
-    assert_eq!(user["twoFactorAuthenticationEnabled"], true);
-
-    let (code, body) = server
-        .post(
-            &format!("/api/v1/users/{bob_id}/twofactorauthentication_disable"),
-            &owner,
-            json!({}),
-        )
-        .await;
-
-    assert_eq!((code, body), (StatusCode::OK, json!({})));
-    let (code, _) = login(&server, None).await;
-    assert_eq!(code, StatusCode::OK);
-    let (code, _) = server
-        .post(
-            "/api/v1/users/uid-nobody/twofactorauthentication_disable",
-            &owner,
-            json!({}),
-        )
-        .await;
-    assert_eq!(code, StatusCode::NOT_FOUND);
 }

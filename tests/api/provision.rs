@@ -1,3 +1,5 @@
+//! `POST /api/v1/provision/activate`: the first owner, once.
+
 use reqwest::StatusCode;
 use serde_json::json;
 
