@@ -1,28 +1,35 @@
-use reqwest::StatusCode;
-use serde_json::json;
+//! `/api/v1/app_passwords`: passwords for apps, shown once, never a way into the REST API.
 
-use crate::support::{TestServer, error_message};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{TestServer, expect_error_exact};
+
+/// Creates the app password "Nextcloud phone" for the mail app; answers the creation's body.
+async fn create_phone_password(server: &TestServer, token: &str) -> Value {
+    let (code, created) = server
+        .post(
+            "/api/v1/app_passwords",
+            token,
+            json!({"name": "Nextcloud phone", "identifier": "mail"}),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{created}");
+    created
+}
 
 #[tokio::test]
 async fn an_app_password_is_shown_once_and_never_listed() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
 
-    let (code, created) = server
-        .post(
-            "/api/v1/app_passwords",
-            &owner,
-            json!({"name": "Nextcloud phone", "identifier": "mail"}),
-        )
-        .await;
+    let created = create_phone_password(&server, &owner).await;
 
-    assert_eq!(code, StatusCode::OK, "{created}");
     let id = created["id"].as_str().unwrap();
     assert!(id.starts_with("uid-"));
     let password = created["password"].as_str().unwrap();
     assert_eq!(password.len(), 32, "128 bits in hex");
     assert!(password.chars().all(|c| c.is_ascii_hexdigit()));
-
     let (code, got) = server
         .get(&format!("/api/v1/app_passwords/{id}"), &owner)
         .await;
@@ -34,28 +41,40 @@ async fn an_app_password_is_shown_once_and_never_listed() {
     let (_, list) = server.get("/api/v1/app_passwords", &owner).await;
     assert_eq!(list["appPasswords"].as_array().unwrap().len(), 1);
     assert!(!list.to_string().contains(password));
+}
+
+#[tokio::test]
+async fn an_app_password_does_not_open_the_rest_api() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let created = create_phone_password(&server, &owner).await;
+    let password = created["password"].as_str().unwrap();
+
     let (code, _) = server.get("/api/v1/profile", password).await;
-    assert_eq!(
-        code,
-        StatusCode::UNAUTHORIZED,
-        "app passwords do not open the REST API"
-    );
+
+    assert_eq!(code, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_deleted_app_password_is_gone() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let created = create_phone_password(&server, &owner).await;
+    let id = created["id"].as_str().unwrap();
 
     let (code, _) = server
         .delete(&format!("/api/v1/app_passwords/{id}"), &owner)
         .await;
+
     assert_eq!(code, StatusCode::NO_CONTENT);
-    let (code, body) = server
+    let answer = server
         .get(&format!("/api/v1/app_passwords/{id}"), &owner)
         .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (StatusCode::NOT_FOUND, "No such app password")
-    );
+    expect_error_exact(answer, StatusCode::NOT_FOUND, "No such app password");
 }
 
 #[tokio::test]
-async fn creation_is_validated_and_needs_a_full_token() {
+async fn creation_is_validated() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
     server
@@ -88,13 +107,25 @@ async fn creation_is_validated_and_needs_a_full_token() {
             "An app password with this name already exists for this app",
         ),
     ];
+
     for (body, status, expected) in cases {
-        let (code, answer) = server
-            .post("/api/v1/app_passwords", &owner, body.clone())
-            .await;
-        assert_eq!(code, status, "{body}");
-        assert_eq!(error_message(code, &answer), expected);
+        let answer = server.post("/api/v1/app_passwords", &owner, body).await;
+        expect_error_exact(answer, status, expected);
     }
+}
+
+#[tokio::test]
+async fn the_same_name_for_another_app_is_fine() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    server
+        .post(
+            "/api/v1/app_passwords",
+            &owner,
+            json!({"name": "phone", "identifier": "mail"}),
+        )
+        .await;
+
     let (code, _) = server
         .post(
             "/api/v1/app_passwords",
@@ -102,31 +133,30 @@ async fn creation_is_validated_and_needs_a_full_token() {
             json!({"name": "phone", "identifier": "app-1"}),
         )
         .await;
-    assert_eq!(
-        code,
-        StatusCode::OK,
-        "the same name for another app is fine"
-    );
 
+    assert_eq!(code, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn only_a_full_access_token_creates_app_passwords() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
     let narrow = server
         .create_token(
             &owner,
             json!({"name": "n", "scope": {"app_passwords": "rw"}}),
         )
         .await;
-    let (code, body) = server
+    let read_only = server.read_only_token(&owner).await;
+
+    let answer = server
         .post("/api/v1/app_passwords", &narrow, json!({"name": "x"}))
         .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (
-            StatusCode::FORBIDDEN,
-            "Only a token with full access can create app passwords"
-        )
+    expect_error_exact(
+        answer,
+        StatusCode::FORBIDDEN,
+        "Only a token with full access can create app passwords",
     );
-    let read_only = server
-        .create_token(&owner, json!({"name": "ro", "scope": {"*": "r"}}))
-        .await;
     let (code, _) = server
         .post("/api/v1/app_passwords", &read_only, json!({"name": "x"}))
         .await;
@@ -161,8 +191,19 @@ async fn users_cannot_reach_each_others_app_passwords() {
         .get(&format!("/api/v1/app_passwords/{id}"), &owner)
         .await;
     assert_eq!(code, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_page_past_the_end_is_empty() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    server
+        .post("/api/v1/app_passwords", &owner, json!({"name": "mine"}))
+        .await;
+
     let (_, paged) = server
         .get("/api/v1/app_passwords?per_page=1&page=2", &owner)
         .await;
+
     assert_eq!(paged["appPasswords"], json!([]));
 }

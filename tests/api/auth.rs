@@ -1,195 +1,136 @@
+//! `POST /api/v1/auth/login`: passwords, TOTP codes, session tokens.
+
+use chrono::TimeDelta;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{TestServer, error_message};
-
-async fn assert_unauthorized(server: &TestServer, token: &str) {
-    let (code, body) = server.get("/api/v1/tokens", token).await;
-    assert_eq!(code, StatusCode::UNAUTHORIZED, "token {token:?}: {body}");
-    error_message(code, &body);
-}
+use crate::support::{
+    OWNER_PASSWORD, TestServer, enable_two_factor, expect_error_exact, totp_code, try_login,
+};
 
 #[tokio::test]
-async fn missing_garbage_and_empty_tokens_are_401() {
+async fn the_right_password_gives_a_working_session_token() {
     let server = TestServer::start().await;
     server.owner_token().await;
-    assert_unauthorized(&server, "").await;
-    assert_unauthorized(&server, "garbage").await;
-    let (code, _) = server.get("/api/v1/tokens?access_token=", "").await;
-    assert_eq!(code, StatusCode::UNAUTHORIZED);
-    let response = server
-        .http
-        .get(server.url("/api/v1/tokens"))
-        .header("Authorization", "Basic YTpi")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-}
 
-#[tokio::test]
-async fn the_token_works_in_the_header_and_in_the_query() {
-    let server = TestServer::start().await;
-    let token = server.owner_token().await;
-    let (code, _) = server.get("/api/v1/tokens", &token).await;
-    assert_eq!(code, StatusCode::OK);
-    let (code, _) = server
-        .get(&format!("/api/v1/tokens?access_token={token}"), "")
+    let (code, body) = server
+        .post(
+            "/api/v1/auth/login",
+            "",
+            json!({"username": "alice", "password": OWNER_PASSWORD}),
+        )
         .await;
-    assert_eq!(code, StatusCode::OK);
-}
 
-#[tokio::test]
-async fn expired_deleted_and_inactive_users_tokens_are_401() {
-    let server = TestServer::start().await;
-    let owner = server.owner_token().await;
-    let expired = server.create_token(&owner, json!({"name": "soon"})).await;
-    let deleted = server.create_token(&owner, json!({"name": "gone"})).await;
-    let db = server.db().await;
-    sqlx::query("UPDATE tokens SET expires = 1 WHERE name = 'soon'")
-        .execute(&db)
-        .await
-        .unwrap();
-    let (_, list) = server.get("/api/v1/tokens", &owner).await;
-    let gone_id = list["tokens"]
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let token = body["accessToken"].as_str().unwrap();
+    let (code, tokens) = server.get("/api/v1/tokens", token).await;
+    assert_eq!(code, StatusCode::OK);
+    let session = tokens["tokens"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|t| t["name"] == "gone")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (code, _) = server
-        .delete(&format!("/api/v1/tokens/{gone_id}"), &owner)
-        .await;
-    assert_eq!(code, StatusCode::NO_CONTENT);
-
-    assert_unauthorized(&server, &expired).await;
-    assert_unauthorized(&server, &deleted).await;
-
-    let (bob, bob_token) = server.add_user(&owner, "bob", "user").await;
-    let (code, _) = server
-        .put(
-            &format!("/api/v1/users/{bob}/active"),
-            &owner,
-            json!({"active": false}),
-        )
-        .await;
-    assert_eq!(code, StatusCode::NO_CONTENT);
-    assert_unauthorized(&server, &bob_token).await;
-
-    let (carol, carol_token) = server.add_user(&owner, "carol", "user").await;
-    let (code, _) = server.get("/api/v1/tokens", &carol_token).await;
-    assert_eq!(code, StatusCode::OK);
-    let (code, _) = server
-        .delete(&format!("/api/v1/users/{carol}"), &owner)
-        .await;
-    assert_eq!(code, StatusCode::NO_CONTENT);
-    assert_unauthorized(&server, &carol_token).await;
+        .find(|t| t["name"] == "login")
+        .unwrap();
+    assert_eq!(session["clientId"], "cid-webadmin");
+    assert_eq!(session["expires"], body["expires"]);
 }
 
 #[tokio::test]
-async fn a_read_only_token_reads_but_cannot_write() {
+async fn an_email_address_logs_in_like_the_username() {
     let server = TestServer::start().await;
-    let owner = server.owner_token().await;
-    let read_only = server
-        .create_token(&owner, json!({"name": "ro", "scope": {"*": "r"}}))
-        .await;
-
-    let (code, _) = server.get("/api/v1/tokens", &read_only).await;
-    assert_eq!(code, StatusCode::OK);
-    let (code, body) = server
-        .post(
-            "/api/v1/tokens",
-            &read_only,
-            json!({"name": "x", "scope": {"*": "r"}}),
-        )
-        .await;
-    assert_eq!(code, StatusCode::FORBIDDEN);
-    error_message(code, &body);
-    let (_, list) = server.get("/api/v1/tokens", &owner).await;
-    let id = list["tokens"][0]["id"].as_str().unwrap().to_owned();
-    let (code, _) = server
-        .delete(&format!("/api/v1/tokens/{id}"), &read_only)
-        .await;
-    assert_eq!(code, StatusCode::FORBIDDEN);
+    server.owner_token().await;
+    server.login("Alice@Example.com", OWNER_PASSWORD).await;
 }
 
 #[tokio::test]
-async fn a_scoped_token_only_reaches_its_resources() {
+async fn wrong_passwords_and_unknown_users_get_the_same_401() {
     let server = TestServer::start().await;
-    let owner = server.owner_token().await;
-    let scoped = server
-        .create_token(
-            &owner,
-            json!({"name": "events", "scope": {"eventlog": "r"}}),
-        )
-        .await;
+    server.owner_token().await;
 
-    let (code, _) = server.get("/api/v1/eventlog", &scoped).await;
-    assert_eq!(code, StatusCode::OK);
-    let (code, body) = server.get("/api/v1/tokens", &scoped).await;
-    assert_eq!(code, StatusCode::FORBIDDEN);
-    assert_eq!(
-        error_message(code, &body),
-        "This token's scope does not allow this request"
-    );
-}
-
-#[tokio::test]
-async fn a_token_cannot_mint_a_wider_token() {
-    let server = TestServer::start().await;
-    let owner = server.owner_token().await;
-    let narrow = server
-        .create_token(
-            &owner,
-            json!({"name": "n", "scope": {"tokens": "rw", "eventlog": "r"}}),
-        )
-        .await;
-
-    for scope in [
-        json!(null),
-        json!({"*": "r"}),
-        json!({"eventlog": "rw"}),
-        json!({"tokens": "rw", "profile": "r"}),
+    for body in [
+        json!({"username": "alice", "password": "wrong password"}),
+        json!({"username": "nobody", "password": OWNER_PASSWORD}),
     ] {
-        let mut body = json!({"name": "wider"});
-        if !scope.is_null() {
-            body["scope"] = scope.clone();
-        }
-        let (code, answer) = server.post("/api/v1/tokens", &narrow, body).await;
-        assert_eq!(code, StatusCode::FORBIDDEN, "{scope}");
-        assert_eq!(
-            error_message(code, &answer),
-            "A token cannot create a token with a wider scope than its own"
-        );
+        let answer = server.post("/api/v1/auth/login", "", body).await;
+        expect_error_exact(answer, StatusCode::UNAUTHORIZED, "Invalid credentials");
     }
-    let same = server
-        .create_token(
-            &narrow,
-            json!({"name": "same", "scope": {"tokens": "r", "eventlog": "r"}}),
-        )
-        .await;
-    let (code, _) = server.get("/api/v1/eventlog", &same).await;
-    assert_eq!(code, StatusCode::OK);
 }
 
 #[tokio::test]
-async fn roles_gate_admin_routes_whatever_the_scope() {
+async fn a_login_without_a_password_is_400() {
+    let server = TestServer::start().await;
+    server.owner_token().await;
+
+    let (code, _) = server
+        .post("/api/v1/auth/login", "", json!({"username": "alice"}))
+        .await;
+
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_login_is_recorded_with_the_client_ip() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
-    let user = server.add_user(&owner, "bob", "user").await.1;
-    let manager = server.add_user(&owner, "carol", "usermanager").await.1;
-    let admin = server.add_user(&owner, "dave", "admin").await.1;
+    server.login("alice", OWNER_PASSWORD).await;
 
-    for token in [&user, &manager] {
-        let (code, body) = server.get("/api/v1/eventlog", token).await;
-        assert_eq!(code, StatusCode::FORBIDDEN);
-        assert_eq!(error_message(code, &body), "This needs the admin role");
-    }
-    let (code, _) = server.get("/api/v1/eventlog", &admin).await;
-    assert_eq!(code, StatusCode::OK);
-    let (code, _) = server.get("/api/v1/tokens", &user).await;
-    assert_eq!(code, StatusCode::OK, "tokens are every user's");
+    let (_, events) = server
+        .get("/api/v1/eventlog?actions=user.login", &owner)
+        .await;
+
+    let login = &events["eventlogs"][0];
+    assert_eq!(login["action"], "user.login");
+    assert_eq!(login["source"]["ip"], "127.0.0.1");
+    assert_eq!(login["source"]["username"], "alice");
+    assert_eq!(login["data"]["user"]["username"], "alice");
+    assert!(!login.to_string().contains(OWNER_PASSWORD));
+}
+
+#[tokio::test]
+async fn with_two_factor_a_login_needs_a_valid_totp_code() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let (_, bob) = server.add_user(&owner, "bob", "user").await;
+    enable_two_factor(&server, &bob).await;
+
+    let without = try_login(&server, "bob", None).await;
+    let wrong = try_login(&server, "bob", Some("123456")).await;
+
+    expect_error_exact(
+        without,
+        StatusCode::UNAUTHORIZED,
+        "A totpToken must be provided",
+    );
+    expect_error_exact(wrong, StatusCode::UNAUTHORIZED, "Invalid totpToken");
+}
+
+#[tokio::test]
+async fn the_code_that_enabled_two_factor_is_spent() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let (_, bob) = server.add_user(&owner, "bob", "user").await;
+    let two_factor = enable_two_factor(&server, &bob).await;
+
+    let (code, _) = try_login(&server, "bob", Some(&two_factor.enable_code)).await;
+
+    assert_eq!(code, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_next_steps_code_logs_in_once_and_is_not_replayed() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let (_, bob) = server.add_user(&owner, "bob", "user").await;
+    let two_factor = enable_two_factor(&server, &bob).await;
+    // The next step's code is accepted now (one step of skew), once.
+    let next = totp_code(
+        &two_factor.secret,
+        two_factor.enabled_at + TimeDelta::seconds(30),
+    );
+
+    let (code, body) = try_login(&server, "bob", Some(&next)).await;
+    let replayed = try_login(&server, "bob", Some(&next)).await;
+
+    assert_eq!(code, StatusCode::OK, "{body}");
+    expect_error_exact(replayed, StatusCode::UNAUTHORIZED, "Invalid totpToken");
 }

@@ -1,12 +1,13 @@
-//! Known secrets are set, then every identity route is read and the server's log is searched:
-//! no secret may come back or be logged.
+//! Cross-cutting: known secrets are set, then every identity route is read and the server's log
+//! is searched: no secret may come back or be logged.
 
 use chrono::Utc;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Served, client};
-use crate::two_factor::totp_code;
+use tempfile::TempDir;
+
+use crate::support::{Served, client, totp_code};
 
 const OWNER_PASSWORD: &str = "Canary-Owner-Password-1";
 const NEW_PASSWORD: &str = "Canary-New-Password-2";
@@ -42,8 +43,9 @@ impl Client {
     }
 }
 
-#[tokio::test]
-async fn no_password_totp_secret_or_app_password_is_ever_shown_again_or_logged() {
+/// A served boxd in which every kind of identity secret has been set, then every identity
+/// route read; answers the server, what the reads returned and the secrets.
+async fn set_every_secret_then_read_everything() -> (Served, TempDir, String, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let served = Served::start(dir.path());
     let token = served.activate("alice", OWNER_PASSWORD).await;
@@ -110,6 +112,17 @@ async fn no_password_totp_secret_or_app_password_is_ever_shown_again_or_logged()
     assert_eq!(code, StatusCode::NO_CONTENT);
     let (_, profile) = api.call(Method::GET, "/api/v1/profile", &token, None).await;
     let alice = profile["id"].as_str().unwrap().to_owned();
+    let secrets = [
+        OWNER_PASSWORD,
+        NEW_PASSWORD,
+        BOB_PASSWORD,
+        BOB_RESET,
+        &totp_secret,
+        &app_password,
+        &token,
+    ]
+    .map(str::to_owned)
+    .to_vec();
     api.seen.clear();
 
     for path in [
@@ -131,24 +144,33 @@ async fn no_password_totp_secret_or_app_password_is_ever_shown_again_or_logged()
             "{path}: {code}"
         );
     }
-    let seen = api.seen.clone();
-    let (exit, _, log) = served.terminate();
+    (served, dir, api.seen, secrets)
+}
+
+#[tokio::test]
+async fn no_password_totp_secret_or_app_password_is_shown_again() {
+    let (served, _dir, seen, secrets) = set_every_secret_then_read_everything().await;
+
+    let (exit, _, _) = served.terminate();
 
     assert!(exit.success());
     assert!(
         seen.contains("bob@example.com"),
         "the reads did return data"
     );
-    for secret in [
-        OWNER_PASSWORD,
-        NEW_PASSWORD,
-        BOB_PASSWORD,
-        BOB_RESET,
-        &totp_secret,
-        &app_password,
-        &token,
-    ] {
+    for secret in &secrets {
         assert!(!seen.contains(secret), "a GET response contains a secret");
+    }
+}
+
+#[tokio::test]
+async fn no_password_totp_secret_or_app_password_is_logged() {
+    let (served, _dir, _, secrets) = set_every_secret_then_read_everything().await;
+
+    let (exit, _, log) = served.terminate();
+
+    assert!(exit.success());
+    for secret in &secrets {
         assert!(!log.contains(secret), "the log contains a secret");
     }
 }

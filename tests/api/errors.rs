@@ -1,7 +1,9 @@
+//! Cross-cutting: every failure in Cloudron's error shape, routing misses, body limits.
+
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{TestServer, error_message};
+use crate::support::{TestServer, expect_error, expect_error_exact};
 
 async fn post_raw(
     server: &TestServer,
@@ -25,18 +27,19 @@ async fn bad_bodies_are_400_in_cloudron_shape() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
 
-    let (code, body) = post_raw(&server, &owner, "{\"name\": ").await;
-    assert_eq!(code, StatusCode::BAD_REQUEST);
-    assert!(error_message(code, &body).starts_with("Malformed JSON body"));
-    let (code, body) = post_raw(&server, &owner, "[\"name\"]").await;
-    assert_eq!(
-        error_message(code, &body),
-        "The request body must be a JSON object"
+    let truncated = post_raw(&server, &owner, "{\"name\": ").await;
+    let message = expect_error(truncated, StatusCode::BAD_REQUEST, "Malformed JSON body");
+    assert!(message.starts_with("Malformed JSON body"), "{message}");
+    let array = post_raw(&server, &owner, "[\"name\"]").await;
+    expect_error_exact(
+        array,
+        StatusCode::BAD_REQUEST,
+        "The request body must be a JSON object",
     );
-    let (code, body) = post_raw(&server, &owner, "{\"name\": true}").await;
-    assert_eq!(error_message(code, &body), "name must be a string");
-    let (code, body) = post_raw(&server, &owner, "").await;
-    assert_eq!(error_message(code, &body), "name is required");
+    let wrong_type = post_raw(&server, &owner, "{\"name\": true}").await;
+    expect_error_exact(wrong_type, StatusCode::BAD_REQUEST, "name must be a string");
+    let empty = post_raw(&server, &owner, "").await;
+    expect_error_exact(empty, StatusCode::BAD_REQUEST, "name is required");
 }
 
 #[tokio::test]
@@ -44,24 +47,17 @@ async fn unknown_routes_are_404_and_wrong_methods_405() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
 
-    let (code, body) = server.get("/api/v1/no_such_thing", &owner).await;
-    assert_eq!(code, StatusCode::NOT_FOUND);
-    assert_eq!(error_message(code, &body), "No such route");
-    let (code, body) = server.get("/api/v1/no_such_thing", "").await;
-    assert_eq!(
-        code,
-        StatusCode::NOT_FOUND,
-        "unknown routes are 404 even without a token"
-    );
-    error_message(code, &body);
-    let (code, body) = server
+    let answer = server.get("/api/v1/no_such_thing", &owner).await;
+    expect_error_exact(answer, StatusCode::NOT_FOUND, "No such route");
+    // Unknown routes are 404 even without a token.
+    let answer = server.get("/api/v1/no_such_thing", "").await;
+    expect_error(answer, StatusCode::NOT_FOUND, "");
+    let answer = server
         .put("/api/v1/tokens", &owner, serde_json::json!({}))
         .await;
-    assert_eq!(code, StatusCode::METHOD_NOT_ALLOWED);
-    error_message(code, &body);
-    let (code, body) = server.delete("/api/v1/cloudron/status", "").await;
-    assert_eq!(code, StatusCode::METHOD_NOT_ALLOWED);
-    error_message(code, &body);
+    expect_error(answer, StatusCode::METHOD_NOT_ALLOWED, "");
+    let answer = server.delete("/api/v1/cloudron/status", "").await;
+    expect_error(answer, StatusCode::METHOD_NOT_ALLOWED, "");
 }
 
 #[tokio::test]
@@ -70,10 +66,13 @@ async fn an_oversized_body_is_413() {
     let owner = server.owner_token().await;
     let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
 
-    let (code, body) = post_raw(&server, &owner, huge).await;
+    let answer = post_raw(&server, &owner, huge).await;
 
-    assert_eq!(code, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(error_message(code, &body), "Request body is too large");
+    expect_error_exact(
+        answer,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Request body is too large",
+    );
 }
 
 #[tokio::test]

@@ -1,29 +1,41 @@
 //! Integration tests: each starts a real boxd on an ephemeral port and talks HTTP to it.
+//!
+//! One module per URL resource, as `src/api/` has them; then the cross-cutting files: the token
+//! layer, errors, throttling, secrets (canary), the OpenAPI spec, and the built binary. The
+//! shared harness is `support`.
 #![expect(
     clippy::unwrap_used,
     reason = "a test helper that meets the unexpected should panic"
 )]
 
-mod activation;
+mod support;
+
+// One per URL resource (`/api/v1/<resource>`).
 mod app_passwords;
 mod auth;
-mod auth_cache;
-mod canary;
-mod dyndns;
-mod errors;
+mod branding;
+mod cloudron;
+mod directory_server;
+mod docker;
 mod eventlog;
-mod images;
-mod login;
+mod external_ldap;
 mod network;
 mod notifications;
-mod openapi;
-mod platform;
 mod profile;
-mod smoke;
-mod support;
+mod provision;
+mod reverseproxy;
+mod system;
 mod tasks;
-mod throttle;
 mod tokens;
-mod two_factor;
 mod updater;
+mod user_directory;
 mod users;
+
+// Cross-cutting.
+mod auth_cache;
+mod binary;
+mod canary;
+mod errors;
+mod openapi;
+mod throttle;
+mod token_layer;

@@ -1,3 +1,5 @@
+//! `/api/v1/notifications`: alerts the platform raises, listed and acknowledged.
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -6,7 +8,7 @@ use chrono::TimeDelta;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{TestServer, error_message};
+use crate::support::{TestServer, expect_error_exact};
 
 async fn notifications(server: &TestServer, token: &str, query: &str) -> Vec<Value> {
     let (code, body) = server
@@ -110,37 +112,51 @@ async fn user_changes_notify_and_link_their_event() {
     assert_eq!(event["action"], "user.add");
 }
 
-#[tokio::test]
-async fn notifications_are_filtered_before_paging_and_acknowledged_as_told() {
-    let server = TestServer::start().await;
-    let owner = server.owner_token().await;
+/// Adds four users (four notifications) and acknowledges the newest; answers its id.
+async fn four_with_the_newest_acknowledged(server: &TestServer, owner: &str) -> String {
     for name in ["a1", "b2", "c3", "d4"] {
-        server.add_user(&owner, name, "user").await;
+        server.add_user(owner, name, "user").await;
     }
-    let all = notifications(&server, &owner, "").await;
-    let newest = all[0]["id"].as_str().unwrap();
+    let all = notifications(server, owner, "").await;
+    let newest = all[0]["id"].as_str().unwrap().to_owned();
     let (code, _) = server
         .post(
             &format!("/api/v1/notifications/{newest}"),
-            &owner,
+            owner,
             json!({"acknowledged": true}),
         )
         .await;
     assert_eq!(code, StatusCode::NO_CONTENT);
+    newest
+}
+
+#[tokio::test]
+async fn notifications_are_filtered_before_paging() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let newest = four_with_the_newest_acknowledged(&server, &owner).await;
 
     let open_page_two =
         notifications(&server, &owner, "?acknowledged=false&per_page=2&page=2").await;
+    let acknowledged = notifications(&server, &owner, "?acknowledged=true").await;
+
     assert_eq!(
         open_page_two.len(),
         1,
         "three open ones, paged after filtering"
     );
     assert_eq!(open_page_two[0]["title"], "User 'a1' added");
-    let acknowledged = notifications(&server, &owner, "?acknowledged=true").await;
     assert_eq!(
         (acknowledged.len(), acknowledged[0]["id"].as_str().unwrap()),
-        (1, newest)
+        (1, newest.as_str())
     );
+}
+
+#[tokio::test]
+async fn acknowledged_is_set_to_the_bodys_value() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let newest = four_with_the_newest_acknowledged(&server, &owner).await;
 
     let (code, _) = server
         .post(
@@ -149,53 +165,61 @@ async fn notifications_are_filtered_before_paging_and_acknowledged_as_told() {
             json!({"acknowledged": false}),
         )
         .await;
+
     assert_eq!(code, StatusCode::NO_CONTENT);
     let (_, one) = server
         .get(&format!("/api/v1/notifications/{newest}"), &owner)
         .await;
-    assert_eq!(
-        one["acknowledged"], false,
-        "the body's value is what is set"
-    );
+    assert_eq!(one["acknowledged"], false);
     assert!(one.get("notification").is_none(), "a bare object");
+}
 
-    let (code, body) = server
+#[tokio::test]
+async fn the_acknowledged_filter_must_be_a_boolean() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+
+    let answer = server
         .get("/api/v1/notifications?acknowledged=maybe", &owner)
         .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (
-            StatusCode::BAD_REQUEST,
-            "acknowledged must be a true or false"
-        )
+
+    expect_error_exact(
+        answer,
+        StatusCode::BAD_REQUEST,
+        "acknowledged must be a true or false",
     );
-    let (code, body) = server
-        .post(
-            &format!("/api/v1/notifications/{newest}"),
-            &owner,
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (StatusCode::BAD_REQUEST, "acknowledged is required")
-    );
+}
+
+#[tokio::test]
+async fn acknowledging_needs_a_boolean() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    server.add_user(&owner, "bob", "user").await;
+    let id = notifications(&server, &owner, "").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/notifications/{id}");
+
+    let missing = server.post(&path, &owner, json!({})).await;
     let (code, _) = server
-        .post(
-            &format!("/api/v1/notifications/{newest}"),
-            &owner,
-            json!({"acknowledged": "yes"}),
-        )
+        .post(&path, &owner, json!({"acknowledged": "yes"}))
         .await;
+
+    expect_error_exact(missing, StatusCode::BAD_REQUEST, "acknowledged is required");
     assert_eq!(code, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn unknown_notifications_are_404() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+
     for id in ["999", "abc"] {
-        let (code, body) = server
+        let answer = server
             .get(&format!("/api/v1/notifications/{id}"), &owner)
             .await;
-        assert_eq!(
-            (code, error_message(code, &body).as_str()),
-            (StatusCode::NOT_FOUND, "No such notification")
-        );
+        expect_error_exact(answer, StatusCode::NOT_FOUND, "No such notification");
         let (code, _) = server
             .post(
                 &format!("/api/v1/notifications/{id}"),
@@ -205,9 +229,17 @@ async fn notifications_are_filtered_before_paging_and_acknowledged_as_told() {
             .await;
         assert_eq!(code, StatusCode::NOT_FOUND);
     }
+}
+
+#[tokio::test]
+async fn notifications_are_for_admins() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
     let (_, bob) = server.add_user(&owner, "bob", "user").await;
-    let (code, _) = server.get("/api/v1/notifications", &bob).await;
-    assert_eq!(code, StatusCode::FORBIDDEN);
-    let (code, _) = server.get("/api/v1/notifications", "").await;
-    assert_eq!(code, StatusCode::UNAUTHORIZED);
+
+    let (as_user, _) = server.get("/api/v1/notifications", &bob).await;
+    let (without_token, _) = server.get("/api/v1/notifications", "").await;
+
+    assert_eq!(as_user, StatusCode::FORBIDDEN);
+    assert_eq!(without_token, StatusCode::UNAUTHORIZED);
 }

@@ -1,3 +1,5 @@
+//! Cross-cutting: the committed OpenAPI spec, the served spec and docs, and the auth layer agree.
+
 use reqwest::StatusCode;
 
 use crate::support::TestServer;

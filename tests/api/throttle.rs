@@ -1,3 +1,6 @@
+//! Cross-cutting: brute-force protection on `POST /api/v1/auth/login` (per address, per
+//! account, TOTP codes, timing).
+
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,8 +11,9 @@ use reqwest::StatusCode;
 use reqwest::header::RETRY_AFTER;
 use serde_json::json;
 
-use crate::support::{OWNER_PASSWORD, TestServer, error_message};
-use crate::two_factor::totp_code;
+use crate::support::{
+    OWNER_PASSWORD, TestServer, enable_two_factor, expect_error, expect_error_exact,
+};
 
 async fn start() -> (TestServer, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::default());
@@ -135,22 +139,7 @@ async fn an_account_is_locked_after_ten_failures_from_any_addresses() {
 async fn wrong_totp_codes_count_as_failures() {
     let (server, _clock) = start().await;
     let owner = server.owner_token().await;
-    let (_, created) = server
-        .post(
-            "/api/v1/profile/twofactorauthentication_secret",
-            &owner,
-            json!({}),
-        )
-        .await;
-    let secret = created["secret"].as_str().unwrap().to_owned();
-    let (code, _) = server
-        .post(
-            "/api/v1/profile/twofactorauthentication_enable",
-            &owner,
-            json!({"totpToken": totp_code(&secret, chrono::Utc::now())}),
-        )
-        .await;
-    assert_eq!(code, StatusCode::NO_CONTENT);
+    enable_two_factor(&server, &owner).await;
 
     for _ in 0..10 {
         let body = json!({"username": "alice", "password": OWNER_PASSWORD, "totpToken": "000000"});
@@ -158,9 +147,13 @@ async fn wrong_totp_codes_count_as_failures() {
         assert_eq!(code, StatusCode::UNAUTHORIZED);
     }
     let body = json!({"username": "alice", "password": OWNER_PASSWORD, "totpToken": "000000"});
-    let (code, answer) = server.post("/api/v1/auth/login", "", body).await;
-    assert_eq!(code, StatusCode::TOO_MANY_REQUESTS);
-    assert!(error_message(code, &answer).starts_with("Too many failed attempts"));
+    let answer = server.post("/api/v1/auth/login", "", body).await;
+    let message = expect_error(
+        answer,
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many failed attempts",
+    );
+    assert!(message.starts_with("Too many failed attempts"), "{message}");
 }
 
 #[tokio::test]
@@ -210,9 +203,6 @@ async fn parallel_guesses_cannot_outrun_the_limit() {
 async fn an_overlong_username_is_refused_before_anything_else() {
     let server = TestServer::start().await;
     let body = json!({"username": "a".repeat(300), "password": "x"});
-    let (code, answer) = server.post("/api/v1/auth/login", "", body).await;
-    assert_eq!(
-        (code, error_message(code, &answer).as_str()),
-        (StatusCode::BAD_REQUEST, "username is too long")
-    );
+    let answer = server.post("/api/v1/auth/login", "", body).await;
+    expect_error_exact(answer, StatusCode::BAD_REQUEST, "username is too long");
 }

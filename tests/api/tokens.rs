@@ -1,7 +1,9 @@
+//! `/api/v1/tokens`: API tokens, their secrets, expiry and scope.
+
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{TestServer, error_message};
+use crate::support::{TestServer, expect_error, expect_error_exact};
 
 #[tokio::test]
 async fn a_created_token_shows_its_secret_once_and_works() {
@@ -101,9 +103,8 @@ async fn create_validates_its_input() {
         ),
     ];
     for (body, expected) in cases {
-        let (code, answer) = server.post("/api/v1/tokens", &owner, body.clone()).await;
-        assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
-        assert_eq!(error_message(code, &answer), expected, "{body}");
+        let answer = server.post("/api/v1/tokens", &owner, body).await;
+        expect_error_exact(answer, StatusCode::BAD_REQUEST, expected);
     }
     let (_, list) = server.get("/api/v1/tokens", &owner).await;
     assert_eq!(
@@ -134,9 +135,8 @@ async fn lists_are_paged_and_bad_pages_are_400() {
         "page=-1",
         "per_page=5001",
     ] {
-        let (code, body) = server.get(&format!("/api/v1/tokens?{query}"), &owner).await;
-        assert_eq!(code, StatusCode::BAD_REQUEST, "{query}");
-        error_message(code, &body);
+        let answer = server.get(&format!("/api/v1/tokens?{query}"), &owner).await;
+        expect_error(answer, StatusCode::BAD_REQUEST, "");
     }
 }
 
@@ -150,9 +150,8 @@ async fn users_see_and_delete_only_their_own_tokens() {
         .await;
     let id = created["id"].as_str().unwrap();
 
-    let (code, body) = server.get(&format!("/api/v1/tokens/{id}"), &bob).await;
-    assert_eq!(code, StatusCode::NOT_FOUND);
-    assert_eq!(error_message(code, &body), "No such token");
+    let answer = server.get(&format!("/api/v1/tokens/{id}"), &bob).await;
+    expect_error_exact(answer, StatusCode::NOT_FOUND, "No such token");
     let (code, _) = server.delete(&format!("/api/v1/tokens/{id}"), &bob).await;
     assert_eq!(code, StatusCode::NOT_FOUND);
     let (_, list) = server.get("/api/v1/tokens", &bob).await;
@@ -209,40 +208,110 @@ async fn last_used_survives_a_restart() {
 }
 
 #[tokio::test]
-async fn an_api_token_cannot_make_a_token_that_outlives_it() {
+async fn a_token_cannot_mint_a_wider_token() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
+    let narrow = narrow_token(&server, &owner).await;
+
+    for scope in [
+        json!(null),
+        json!({"*": "r"}),
+        json!({"eventlog": "rw"}),
+        json!({"tokens": "rw", "profile": "r"}),
+    ] {
+        let mut body = json!({"name": "wider"});
+        if !scope.is_null() {
+            body["scope"] = scope;
+        }
+        let answer = server.post("/api/v1/tokens", &narrow, body).await;
+        expect_error_exact(
+            answer,
+            StatusCode::FORBIDDEN,
+            "A token cannot create a token with a wider scope than its own",
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_token_mints_a_token_no_wider_than_itself() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let narrow = narrow_token(&server, &owner).await;
+
+    let same = server
+        .create_token(
+            &narrow,
+            json!({"name": "same", "scope": {"tokens": "r", "eventlog": "r"}}),
+        )
+        .await;
+
+    let (code, _) = server.get("/api/v1/eventlog", &same).await;
+    assert_eq!(code, StatusCode::OK);
+}
+
+/// A token that may manage tokens and read the eventlog, nothing else.
+async fn narrow_token(server: &TestServer, owner: &str) -> String {
+    server
+        .create_token(
+            owner,
+            json!({"name": "n", "scope": {"tokens": "rw", "eventlog": "r"}}),
+        )
+        .await
+}
+
+/// Answers an hour from now and a token of the owner's that expires then.
+async fn token_for_an_hour(server: &TestServer, owner: &str) -> (i64, String) {
     let hour = chrono::Utc::now().timestamp_millis() + 3_600_000;
     let short = server
-        .create_token(&owner, json!({"name": "short", "expiresAt": hour}))
+        .create_token(owner, json!({"name": "short", "expiresAt": hour}))
         .await;
+    (hour, short)
+}
+
+#[tokio::test]
+async fn an_api_tokens_default_expiry_is_cut_to_its_own() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let (hour, short) = token_for_an_hour(&server, &owner).await;
 
     let (code, created) = server
         .post("/api/v1/tokens", &short, json!({"name": "child"}))
         .await;
+
     assert_eq!(code, StatusCode::OK);
-    assert_eq!(
-        created["expires"], hour,
-        "the default is cut to the creator's expiry"
-    );
-    let (code, body) = server
+    assert_eq!(created["expires"], hour);
+}
+
+#[tokio::test]
+async fn an_api_token_cannot_make_a_token_that_outlives_it() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let (hour, short) = token_for_an_hour(&server, &owner).await;
+
+    let answer = server
         .post(
             "/api/v1/tokens",
             &short,
             json!({"name": "longer", "expiresAt": hour + 1}),
         )
         .await;
-    assert_eq!(code, StatusCode::FORBIDDEN);
-    assert_eq!(
-        error_message(code, &body),
-        "A token cannot create a token that outlives it"
+
+    expect_error_exact(
+        answer,
+        StatusCode::FORBIDDEN,
+        "A token cannot create a token that outlives it",
     );
+}
+
+#[tokio::test]
+async fn a_login_session_makes_tokens_that_outlive_it() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let (hour, _) = token_for_an_hour(&server, &owner).await;
 
     let (_, from_session) = server
         .post("/api/v1/tokens", &owner, json!({"name": "year"}))
         .await;
-    assert!(
-        from_session["expires"].as_i64().unwrap() > hour + 300 * 24 * 3_600_000,
-        "a login session may"
-    );
+
+    assert!(from_session["expires"].as_i64().unwrap() > hour + 300 * 24 * 3_600_000);
 }

@@ -1,60 +1,11 @@
+//! `/api/v1/profile/avatar` and `/api/v1/profile/background_image` (also `backgroundImage`):
+//! the caller's pictures, checked by content.
+
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH, X_CONTENT_TYPE_OPTIONS};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::{TestServer, error_message};
-
-/// A PNG signature and IHDR claiming `width` x `height`, then filler.
-pub fn png(width: u32, height: u32) -> Vec<u8> {
-    let mut png = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13];
-    png.extend_from_slice(b"IHDR");
-    png.extend_from_slice(&width.to_be_bytes());
-    png.extend_from_slice(&height.to_be_bytes());
-    png.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
-    png.extend_from_slice(&[7; 200]);
-    png
-}
-
-/// A JPEG start (SOI, then an SOF0 giving 40 x 30).
-pub fn jpeg() -> Vec<u8> {
-    let mut jpeg = vec![
-        0xff, 0xd8, 0xff, 0xc0, 0x00, 0x11, 0x08, 0x00, 30, 0x00, 40, 0x03,
-    ];
-    jpeg.extend_from_slice(&[1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
-    jpeg.extend_from_slice(&[0xff, 0xd9]);
-    jpeg
-}
-
-/// A multipart/form-data body with one file field; returns (content type, body).
-pub fn form(field: &str, filename: &str, file_type: &str, bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "boxdtestboundary7MA4YWxkTrZu0gW";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: {file_type}\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-pub async fn upload(
-    server: &TestServer,
-    path: &str,
-    token: &str,
-    form: (String, Vec<u8>),
-) -> (StatusCode, Value) {
-    let response = server
-        .http
-        .post(server.url(path))
-        .bearer_auth(token)
-        .header(CONTENT_TYPE, form.0)
-        .body(form.1)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
+use crate::support::{TestServer, expect_error, expect_error_exact, form, jpeg, png};
 
 #[tokio::test]
 async fn an_uploaded_avatar_is_served_publicly_with_the_type_of_its_content() {
@@ -62,13 +13,13 @@ async fn an_uploaded_avatar_is_served_publicly_with_the_type_of_its_content() {
     let owner = server.owner_token().await;
     let image = jpeg();
 
-    let (code, body) = upload(
-        &server,
-        "/api/v1/profile/avatar",
-        &owner,
-        form("avatar", "me.png", "image/png", &image),
-    )
-    .await;
+    let (code, body) = server
+        .upload(
+            "/api/v1/profile/avatar",
+            &owner,
+            form("avatar", "me.png", "image/png", &image),
+        )
+        .await;
 
     assert_eq!((code, body), (StatusCode::OK, json!({})));
     let (_, profile) = server.get("/api/v1/profile", &owner).await;
@@ -100,24 +51,34 @@ async fn an_uploaded_avatar_is_served_publicly_with_the_type_of_its_content() {
         .await
         .unwrap();
     assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
-    let (code, body) = server.get("/api/v1/profile/avatar/uid-nobody", "").await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (StatusCode::NOT_FOUND, "No such avatar")
-    );
 }
 
 #[tokio::test]
-async fn gravatar_and_no_avatar_are_chosen_with_json() {
+async fn an_unknown_users_avatar_is_404() {
+    let server = TestServer::start().await;
+
+    let answer = server.get("/api/v1/profile/avatar/uid-nobody", "").await;
+
+    expect_error_exact(answer, StatusCode::NOT_FOUND, "No such avatar");
+}
+
+/// Uploads a small PNG as the caller's avatar.
+async fn upload_avatar(server: &TestServer, token: &str) {
+    let (code, _) = server
+        .upload(
+            "/api/v1/profile/avatar",
+            token,
+            form("avatar", "a.png", "image/png", &png(10, 10)),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn choosing_gravatar_drops_the_uploaded_avatar() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
-    upload(
-        &server,
-        "/api/v1/profile/avatar",
-        &owner,
-        form("avatar", "a.png", "image/png", &png(10, 10)),
-    )
-    .await;
+    upload_avatar(&server, &owner).await;
 
     let (code, _) = server
         .post(
@@ -126,6 +87,7 @@ async fn gravatar_and_no_avatar_are_chosen_with_json() {
             json!({"avatar": "gravatar"}),
         )
         .await;
+
     assert_eq!(code, StatusCode::OK);
     let (_, profile) = server.get("/api/v1/profile", &owner).await;
     assert!(
@@ -141,40 +103,59 @@ async fn gravatar_and_no_avatar_are_chosen_with_json() {
         )
         .await;
     assert_eq!(code, StatusCode::NOT_FOUND, "the uploaded image is gone");
+}
+
+#[tokio::test]
+async fn an_empty_avatar_means_none() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    upload_avatar(&server, &owner).await;
 
     let (code, _) = server
         .post("/api/v1/profile/avatar", &owner, json!({"avatar": ""}))
         .await;
+
     assert_eq!(code, StatusCode::OK);
     let (_, profile) = server.get("/api/v1/profile", &owner).await;
     assert_eq!(profile["avatarUrl"], "");
-    let (code, body) = server
+}
+
+#[tokio::test]
+async fn an_avatar_url_is_refused() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+
+    let answer = server
         .post(
             "/api/v1/profile/avatar",
             &owner,
             json!({"avatar": "https://evil.example/x.svg"}),
         )
         .await;
-    assert_eq!(code, StatusCode::BAD_REQUEST);
-    error_message(code, &body);
+
+    expect_error(answer, StatusCode::BAD_REQUEST, "");
+}
+
+/// Uploads `image` as the caller's background.
+async fn upload_background(server: &TestServer, token: &str, image: &[u8]) {
+    let (code, _) = server
+        .upload(
+            "/api/v1/profile/background_image",
+            token,
+            form("backgroundImage", "bg.png", "image/png", image),
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
 }
 
 #[tokio::test]
-async fn the_background_image_is_set_served_cleared_and_private() {
+async fn the_background_image_is_set_and_served_under_both_names() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
-    let (_, bob) = server.add_user(&owner, "bob", "user").await;
     let image = png(1920, 1080);
 
-    let (code, _) = upload(
-        &server,
-        "/api/v1/profile/background_image",
-        &owner,
-        form("backgroundImage", "bg.png", "image/png", &image),
-    )
-    .await;
+    upload_background(&server, &owner, &image).await;
 
-    assert_eq!(code, StatusCode::OK);
     let (_, profile) = server.get("/api/v1/profile", &owner).await;
     assert_eq!(profile["hasBackgroundImage"], true);
     for path in [
@@ -192,6 +173,15 @@ async fn the_background_image_is_set_served_cleared_and_private() {
         assert_eq!(response.headers()[CONTENT_TYPE], "image/png");
         assert_eq!(response.bytes().await.unwrap().to_vec(), image);
     }
+}
+
+#[tokio::test]
+async fn the_background_image_is_private() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let (_, bob) = server.add_user(&owner, "bob", "user").await;
+    upload_background(&server, &owner, &png(1920, 1080)).await;
+
     let (code, _) = server.get("/api/v1/profile/background_image", &bob).await;
     assert_eq!(
         code,
@@ -200,16 +190,23 @@ async fn the_background_image_is_set_served_cleared_and_private() {
     );
     let (code, _) = server.get("/api/v1/profile/background_image", "").await;
     assert_eq!(code, StatusCode::UNAUTHORIZED);
+}
 
-    let (code, _) = upload(
-        &server,
-        "/api/v1/profile/backgroundImage",
-        &owner,
-        form("backgroundImage", "", "application/octet-stream", b""),
-    )
-    .await;
+#[tokio::test]
+async fn an_empty_background_field_clears_it() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    upload_background(&server, &owner, &png(1920, 1080)).await;
 
-    assert_eq!(code, StatusCode::OK, "an empty field clears");
+    let (code, _) = server
+        .upload(
+            "/api/v1/profile/backgroundImage",
+            &owner,
+            form("backgroundImage", "", "application/octet-stream", b""),
+        )
+        .await;
+
+    assert_eq!(code, StatusCode::OK);
     let (_, profile) = server.get("/api/v1/profile", &owner).await;
     assert_eq!(profile["hasBackgroundImage"], false);
     let (code, _) = server.get("/api/v1/profile/background_image", &owner).await;
@@ -251,19 +248,17 @@ async fn uploads_are_validated_by_content_and_size() {
         ),
     ];
     for (body, status, expected) in cases {
-        let (code, answer) = upload(&server, "/api/v1/profile/avatar", &owner, body).await;
-        assert_eq!(code, status, "{answer}");
-        assert_eq!(error_message(code, &answer), expected);
+        let answer = server.upload("/api/v1/profile/avatar", &owner, body).await;
+        expect_error_exact(answer, status, expected);
     }
-    let (code, body) = server
+    let answer = server
         .post(
             "/api/v1/profile/background_image",
             &owner,
             json!({"backgroundImage": ""}),
         )
         .await;
-    assert_eq!(code, StatusCode::BAD_REQUEST);
-    error_message(code, &body);
+    expect_error(answer, StatusCode::BAD_REQUEST, "");
     let (_, profile) = server.get("/api/v1/profile", &owner).await;
     assert_eq!(
         (

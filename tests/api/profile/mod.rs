@@ -1,7 +1,12 @@
-use reqwest::StatusCode;
-use serde_json::json;
+//! `/api/v1/profile` and `/api/v1/profile/password`: the caller's own account.
 
-use crate::support::{OWNER_PASSWORD, TestServer, USER_PASSWORD, error_message};
+mod images;
+mod two_factor;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{OWNER_PASSWORD, TestServer, USER_PASSWORD, expect_error_exact};
 
 #[tokio::test]
 async fn the_profile_shows_the_caller_and_no_secret() {
@@ -90,9 +95,8 @@ async fn profile_updates_are_validated() {
         ),
     ];
     for (body, status, expected) in cases {
-        let (code, answer) = server.post("/api/v1/profile", &bob, body.clone()).await;
-        assert_eq!(code, status, "{body}");
-        assert_eq!(error_message(code, &answer), expected, "{body}");
+        let answer = server.post("/api/v1/profile", &bob, body).await;
+        expect_error_exact(answer, status, expected);
     }
     let body = json!({"fallbackEmail": "FB@example.com", "password": USER_PASSWORD});
     let (code, _) = server.post("/api/v1/profile", &bob, body).await;
@@ -115,13 +119,13 @@ async fn locked_profiles_stop_non_admins_only() {
         .await;
     assert_eq!(code, StatusCode::OK);
 
-    let (code, body) = server
+    let answer = server
         .post("/api/v1/profile", &bob, json!({"displayName": "Bobby"}))
         .await;
-    assert_eq!(code, StatusCode::FORBIDDEN);
-    assert_eq!(
-        error_message(code, &body),
-        "Profile changes are locked by the administrator"
+    expect_error_exact(
+        answer,
+        StatusCode::FORBIDDEN,
+        "Profile changes are locked by the administrator",
     );
     let (code, _) = server
         .post("/api/v1/profile", &bob, json!({"displayName": ""}))
@@ -138,6 +142,35 @@ async fn locked_profiles_stop_non_admins_only() {
 }
 
 #[tokio::test]
+async fn a_password_change_is_validated() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let (_, bob) = server.add_user(&owner, "bob", "user").await;
+    let cases = [
+        (
+            json!({"password": "wrong password", "newPassword": "new password 2"}),
+            StatusCode::PRECONDITION_FAILED,
+            "Password incorrect",
+        ),
+        (
+            json!({"password": USER_PASSWORD, "newPassword": "short"}),
+            StatusCode::BAD_REQUEST,
+            "Password must be atleast 8 characters",
+        ),
+        (
+            json!({"newPassword": "new password 2"}),
+            StatusCode::BAD_REQUEST,
+            "password is required",
+        ),
+    ];
+
+    for (body, status, expected) in cases {
+        let answer = server.post("/api/v1/profile/password", &bob, body).await;
+        expect_error_exact(answer, status, expected);
+    }
+}
+
+#[tokio::test]
 async fn a_password_change_ends_other_sessions_but_keeps_api_tokens() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
@@ -147,52 +180,12 @@ async fn a_password_change_ends_other_sessions_but_keeps_api_tokens() {
         .create_token(&current, json!({"name": "script"}))
         .await;
 
-    let (code, body) = server
-        .post(
-            "/api/v1/profile/password",
-            &current,
-            json!({"password": "wrong password", "newPassword": "new password 2"}),
-        )
-        .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (StatusCode::PRECONDITION_FAILED, "Password incorrect")
-    );
-    let (code, body) = server
-        .post(
-            "/api/v1/profile/password",
-            &current,
-            json!({"password": USER_PASSWORD, "newPassword": "short"}),
-        )
-        .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (
-            StatusCode::BAD_REQUEST,
-            "Password must be atleast 8 characters"
-        )
-    );
-    let (code, body) = server
-        .post(
-            "/api/v1/profile/password",
-            &current,
-            json!({"newPassword": "new password 2"}),
-        )
-        .await;
-    assert_eq!(
-        (code, error_message(code, &body).as_str()),
-        (StatusCode::BAD_REQUEST, "password is required")
-    );
-
     let body = json!({"password": USER_PASSWORD, "newPassword": "new password 2"});
-    let (code, answer) = server
+    let answer = server
         .post("/api/v1/profile/password", &current, body)
         .await;
 
-    assert_eq!(
-        (code, answer),
-        (StatusCode::NO_CONTENT, serde_json::Value::Null)
-    );
+    assert_eq!(answer, (StatusCode::NO_CONTENT, Value::Null));
     for (token, expected) in [
         (&current, StatusCode::OK),
         (&api_token, StatusCode::OK),
@@ -201,6 +194,18 @@ async fn a_password_change_ends_other_sessions_but_keeps_api_tokens() {
         let (code, _) = server.get("/api/v1/profile", token).await;
         assert_eq!(code, expected);
     }
+}
+
+#[tokio::test]
+async fn after_a_password_change_only_the_new_password_logs_in() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let (_, bob) = server.add_user(&owner, "bob", "user").await;
+
+    let body = json!({"password": USER_PASSWORD, "newPassword": "new password 2"});
+    let (code, _) = server.post("/api/v1/profile/password", &bob, body).await;
+
+    assert_eq!(code, StatusCode::NO_CONTENT);
     server.login("bob", "new password 2").await;
     let (code, _) = server
         .post(
@@ -216,9 +221,7 @@ async fn a_password_change_ends_other_sessions_but_keeps_api_tokens() {
 async fn read_only_tokens_cannot_change_the_profile() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
-    let read_only = server
-        .create_token(&owner, json!({"name": "ro", "scope": {"*": "r"}}))
-        .await;
+    let read_only = server.read_only_token(&owner).await;
     for (path, body) in [
         ("/api/v1/profile", json!({"displayName": "x"})),
         (
@@ -241,86 +244,4 @@ async fn read_only_tokens_cannot_change_the_profile() {
         let (code, _) = server.post(path, "", body).await;
         assert_eq!(code, StatusCode::UNAUTHORIZED, "{path}");
     }
-}
-
-#[tokio::test]
-async fn the_profile_policy_is_an_admin_setting() {
-    let server = TestServer::start().await;
-    let owner = server.owner_token().await;
-    let (_, bob) = server.add_user(&owner, "bob", "user").await;
-
-    let (code, config) = server
-        .get("/api/v1/user_directory/profile_config", &owner)
-        .await;
-    assert_eq!(
-        (code, config),
-        (
-            StatusCode::OK,
-            json!({"lockUserProfiles": false, "mandatory2FA": false})
-        )
-    );
-    for body in [
-        json!({"lockUserProfiles": true}),
-        json!({"lockUserProfiles": "yes", "mandatory2FA": false}),
-    ] {
-        let (code, answer) = server
-            .post("/api/v1/user_directory/profile_config", &owner, body)
-            .await;
-        assert_eq!(code, StatusCode::BAD_REQUEST);
-        error_message(code, &answer);
-    }
-    let (code, _) = server
-        .get("/api/v1/user_directory/profile_config", &bob)
-        .await;
-    assert_eq!(code, StatusCode::FORBIDDEN);
-    let (code, _) = server
-        .post(
-            "/api/v1/user_directory/profile_config",
-            &bob,
-            json!({"lockUserProfiles": true, "mandatory2FA": true}),
-        )
-        .await;
-    assert_eq!(code, StatusCode::FORBIDDEN);
-    let (code, _) = server
-        .get("/api/v1/user_directory/profile_config", "")
-        .await;
-    assert_eq!(code, StatusCode::UNAUTHORIZED);
-}
-
-#[tokio::test]
-async fn mandatory_2fa_lets_users_in_and_tells_them_to_set_it_up() {
-    let server = TestServer::start().await;
-    let owner = server.owner_token().await;
-    server.add_user(&owner, "bob", "user").await;
-    let (code, _) = server
-        .post(
-            "/api/v1/user_directory/profile_config",
-            &owner,
-            json!({"lockUserProfiles": false, "mandatory2FA": true}),
-        )
-        .await;
-    assert_eq!(code, StatusCode::OK);
-
-    let (code, login) = server
-        .post(
-            "/api/v1/auth/login",
-            "",
-            json!({"username": "bob", "password": USER_PASSWORD}),
-        )
-        .await;
-
-    assert_eq!(code, StatusCode::OK);
-    assert_eq!(login["twoFactorAuthenticationSetupRequired"], true);
-    let token = login["accessToken"].as_str().unwrap();
-    let (_, profile) = server.get("/api/v1/profile", token).await;
-    assert_eq!(profile["twoFactorAuthenticationSetupRequired"], true);
-    let (_, users) = server.get("/api/v1/users", &owner).await;
-    let lacking: Vec<&str> = users["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|u| u["twoFactorAuthenticationEnabled"] == false)
-        .map(|u| u["username"].as_str().unwrap())
-        .collect();
-    assert_eq!(lacking, ["alice", "bob"], "admins see who lacks 2FA");
 }

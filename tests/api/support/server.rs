@@ -1,12 +1,14 @@
-//! The test harness: a real boxd on an ephemeral port over a temp data dir, and a real client.
+//! `TestServer`: a real boxd in this process, on an ephemeral port over a temp data dir, and a
+//! real HTTP client for it.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, Once};
-use std::time::{Duration, Instant};
+use std::sync::Once;
+use std::time::Duration;
 
+// The one place the tests name the server's state type.
 use boxd::config::Config;
+use boxd::state::AppState;
+use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::SqlitePool;
@@ -22,7 +24,7 @@ pub const USER_PASSWORD: &str = "user password 1";
 pub struct TestServer {
     pub base: String,
     /// The server's state, for what only the server side can do (start a test job).
-    pub state: boxd::state::AppState,
+    pub state: AppState,
     pub http: reqwest::Client,
     dir: Option<TempDir>,
     stop: Option<oneshot::Sender<()>>,
@@ -63,7 +65,7 @@ impl TestServer {
         let http = client();
         let mut config = Config::for_tests(dir.path());
         adjust(&mut config);
-        let state = boxd::state::AppState::start(config).await.unwrap();
+        let state = AppState::start(config).await.unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -109,7 +111,7 @@ impl TestServer {
         self.dir.take().unwrap()
     }
 
-    pub fn data_dir(&self) -> &std::path::Path {
+    pub fn data_dir(&self) -> &Path {
         self.dir.as_ref().unwrap().path()
     }
 
@@ -170,6 +172,52 @@ impl TestServer {
         self.request(Method::DELETE, path, token, None).await
     }
 
+    /// A request from 127.0.0.1 carrying `X-Forwarded-For: xff`, as a reverse proxy sends it.
+    pub async fn via_proxy(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        xff: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, self.url(path))
+            .header("X-Forwarded-For", xff);
+        if !token.is_empty() {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        (
+            response.status(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// Posts a multipart form (see `fixtures::form`): (content type, body).
+    pub async fn upload(
+        &self,
+        path: &str,
+        token: &str,
+        form: (String, Vec<u8>),
+    ) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header(CONTENT_TYPE, form.0)
+            .body(form.1)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     /// A task's whole log, as stored (`format=short`).
     pub async fn task_log(&self, token: &str, task_id: &str) -> String {
         let path = format!("/api/v1/tasks/{task_id}/logs?lines=-1&format=short");
@@ -207,26 +255,13 @@ impl TestServer {
         assert_eq!(status, StatusCode::OK, "{body}");
         body["accessToken"].as_str().unwrap().to_owned()
     }
-}
 
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    /// A read-only token (`{"*": "r"}`) made by `token`.
+    pub async fn read_only_token(&self, token: &str) -> String {
+        self.create_token(token, json!({"name": "ro", "scope": {"*": "r"}}))
+            .await
     }
-}
 
-/// Asserts Cloudron's error shape and returns the message.
-pub fn error_message(status: StatusCode, body: &Value) -> String {
-    assert_eq!(body["status"], status.canonical_reason().unwrap(), "{body}");
-    body["message"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no message in {body}"))
-        .to_owned()
-}
-
-impl TestServer {
     /// Creates a user through the API with the token `by`, logs them in; returns (id, token).
     pub async fn add_user(&self, by: &str, username: &str, role: &str) -> (String, String) {
         let body = json!({
@@ -242,105 +277,10 @@ impl TestServer {
     }
 }
 
-pub const BOXD: &str = env!("CARGO_BIN_EXE_boxd");
-
-/// A `boxd serve` child process and everything it has logged so far.
-pub struct Served {
-    child: Child,
-    pub base: String,
-    log: Arc<Mutex<String>>,
-}
-
-impl Served {
-    pub fn start(data_dir: &Path) -> Self {
-        Self::start_with_args(data_dir, &[])
-    }
-
-    /// `boxd serve` with more flags.
-    pub fn start_with_args(data_dir: &Path, args: &[&str]) -> Self {
-        let mut child = Command::new(BOXD)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .args(args)
-            .env("RUST_LOG", "trace")
-            .env_remove("BOXD_LISTEN")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some((_, rest)) = line.split_once("listening on ") {
-                    let addr = rest
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned();
-                    let _ = addr_tx.send(addr);
-                }
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let addr = addr_rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("a 'listening on' log line");
-        Self {
-            child,
-            base: format!("http://{addr}"),
-            log,
-        }
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// Activates the owner `username`; returns the owner's token.
-    pub async fn activate(&self, username: &str, password: &str) -> String {
-        let body = json!({"username": username, "password": password, "email": format!("{username}@example.com")});
-        let response = client()
-            .post(self.url("/api/v1/provision/activate"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let activated: Value = response.json().await.unwrap();
-        activated["token"].as_str().unwrap().to_owned()
-    }
-
-    /// SIGTERM, then the exit status within 10 s.
-    pub fn terminate(mut self) -> (std::process::ExitStatus, Duration, String) {
-        let started = Instant::now();
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                std::thread::sleep(Duration::from_millis(100));
-                let log = self.log.lock().unwrap().clone();
-                return (status, started.elapsed(), log);
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "boxd did not exit within 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
         }
     }
 }

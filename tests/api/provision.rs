@@ -1,7 +1,9 @@
+//! `POST /api/v1/provision/activate`: the first owner, once.
+
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{TestServer, error_message};
+use crate::support::{TestServer, expect_error_exact};
 
 #[tokio::test]
 async fn activation_creates_the_owner_with_a_working_token() {
@@ -33,10 +35,9 @@ async fn a_second_activation_is_a_conflict() {
     server.owner_token().await;
 
     let body = json!({"username": "mallory", "password": "12345678", "email": "m@example.com"});
-    let (code, body) = server.post("/api/v1/provision/activate", "", body).await;
+    let answer = server.post("/api/v1/provision/activate", "", body).await;
 
-    assert_eq!(code, StatusCode::CONFLICT);
-    assert_eq!(error_message(code, &body), "Already setup");
+    expect_error_exact(answer, StatusCode::CONFLICT, "Already setup");
 }
 
 #[tokio::test]
@@ -109,11 +110,8 @@ async fn activation_validates_every_field() {
         ),
     ];
     for (body, expected) in cases {
-        let (code, answer) = server
-            .post("/api/v1/provision/activate", "", body.clone())
-            .await;
-        assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
-        assert_eq!(error_message(code, &answer), expected, "{body}");
+        let answer = server.post("/api/v1/provision/activate", "", body).await;
+        expect_error_exact(answer, StatusCode::BAD_REQUEST, expected);
     }
     let (code, _) = server.post("/api/v1/provision/activate", "", good).await;
     assert_eq!(

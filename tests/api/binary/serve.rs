@@ -1,23 +1,15 @@
-//! The built binary, as an operator runs it.
+//! `boxd serve`: the real binary answers, logs safely, refuses bad configuration, stays small
+//! under huge uploads and stops cleanly on SIGTERM.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, ExitStatus};
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{BOXD, Served, client};
+use tempfile::TempDir;
 
-fn admin(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(BOXD)
-        .arg("admin")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
+use crate::support::{BOXD, Served, client};
 
 #[tokio::test]
 async fn serve_answers_and_exits_zero_on_sigterm_without_logging_tokens() {
@@ -63,130 +55,6 @@ async fn serve_answers_and_exits_zero_on_sigterm_without_logging_tokens() {
     assert!(!log.contains("SECRETCANARY42"), "a token reached the log");
     assert!(!log.contains(&token), "a token reached the log");
     assert!(!log.contains("password123"), "a password reached the log");
-}
-
-#[tokio::test]
-async fn admin_commands_work_on_a_data_dir() {
-    let dir = tempfile::tempdir().unwrap();
-    let password_file = dir.path().join("password");
-    std::fs::write(&password_file, "first password\n").unwrap();
-    let pw = password_file.to_str().unwrap();
-
-    let created = admin(
-        dir.path(),
-        &[
-            "create-owner",
-            "--username",
-            "root2",
-            "--email",
-            "r@example.com",
-            "--password-file",
-            pw,
-        ],
-    );
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    let again = admin(
-        dir.path(),
-        &[
-            "create-owner",
-            "--username",
-            "other",
-            "--email",
-            "o@example.com",
-            "--password-file",
-            pw,
-        ],
-    );
-    assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("an owner already exists"));
-
-    let listed = String::from_utf8(admin(dir.path(), &["list-users"]).stdout).unwrap();
-    assert!(
-        listed.contains("root2") && listed.contains("owner"),
-        "{listed}"
-    );
-
-    let token_out = admin(
-        dir.path(),
-        &["create-token", "root2", "--name", "ops", "--readonly"],
-    );
-    assert!(token_out.status.success());
-    let token = String::from_utf8(token_out.stdout)
-        .unwrap()
-        .trim()
-        .to_owned();
-    assert_eq!(token.len(), 43);
-
-    let served = Served::start(dir.path());
-    let http = client();
-    let read = http
-        .get(served.url("/api/v1/tokens"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(read.status(), StatusCode::OK);
-    let write = http
-        .post(served.url("/api/v1/tokens"))
-        .bearer_auth(&token)
-        .json(&json!({"name": "x"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        write.status(),
-        StatusCode::FORBIDDEN,
-        "--readonly makes a read-only token"
-    );
-
-    std::fs::write(&password_file, "second password\n").unwrap();
-    let reset = admin(
-        dir.path(),
-        &["reset-password", "root2", "--password-file", pw],
-    );
-    assert!(
-        reset.status.success(),
-        "the CLI works while the server runs"
-    );
-    let login = |password: &str| {
-        http.post(served.url("/api/v1/auth/login"))
-            .json(&json!({"username": "root2", "password": password}))
-            .send()
-    };
-    assert_eq!(
-        login("first password").await.unwrap().status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        login("second password").await.unwrap().status(),
-        StatusCode::OK
-    );
-
-    let health = Command::new(BOXD)
-        .args([
-            "healthcheck",
-            "--url",
-            &served.url("/api/v1/cloudron/status"),
-        ])
-        .status()
-        .unwrap();
-    assert!(health.success());
-    let base = served.base.clone();
-    let (exit, _, _) = served.terminate();
-    assert!(exit.success());
-    let dead = Command::new(BOXD)
-        .args([
-            "healthcheck",
-            "--url",
-            &format!("{base}/api/v1/cloudron/status"),
-        ])
-        .output()
-        .unwrap();
-    assert!(!dead.status.success());
 }
 
 #[test]
@@ -270,8 +138,9 @@ async fn huge_uploads_are_cut_off_without_growing_memory() {
     assert!(exit.success());
 }
 
-#[tokio::test]
-async fn sigterm_ends_open_log_streams_and_the_process_within_ten_seconds() {
+/// A served boxd running a dynamic DNS task that logged "started" and then sleeps, with a
+/// client following that task's log stream; answers the server, its data dir and the stream.
+async fn a_running_task_with_an_open_log_stream() -> (Served, TempDir, reqwest::Response) {
     let app = axum::Router::new().route("/ip", axum::routing::get(|| async { "192.0.2.44" }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let detect = format!("http://{}/ip", listener.local_addr().unwrap());
@@ -332,16 +201,42 @@ async fn sigterm_ends_open_log_streams_and_the_process_within_ten_seconds() {
         received.push_str(&String::from_utf8_lossy(&chunk));
     }
 
+    (served, dir, stream)
+}
+
+/// SIGTERMs the server while the stream is open; answers whether the stream ended within 10 s,
+/// and the exit status, how long the exit took and the log.
+async fn terminate_while_streaming(
+    served: Served,
+    mut stream: reqwest::Response,
+) -> (bool, ExitStatus, Duration, String) {
     let terminated = tokio::task::spawn_blocking(move || served.terminate());
     let drained = tokio::time::timeout(Duration::from_secs(10), async {
         while let Ok(Some(_)) = stream.chunk().await {}
     })
     .await;
     let (exit, took, log) = terminated.await.unwrap();
+    (drained.is_ok(), exit, took, log)
+}
 
-    assert!(drained.is_ok(), "the log stream ended");
+#[tokio::test]
+async fn sigterm_ends_open_log_streams_and_the_process_within_ten_seconds() {
+    let (served, _dir, stream) = a_running_task_with_an_open_log_stream().await;
+
+    let (drained, exit, took, log) = terminate_while_streaming(served, stream).await;
+
+    assert!(drained, "the log stream ended");
     assert!(exit.success(), "exit status {exit:?}\n{log}");
     assert!(took < Duration::from_secs(10), "took {took:?}");
+}
+
+#[tokio::test]
+async fn sigterm_ends_the_running_task_and_marks_it_stopped() {
+    let (served, dir, stream) = a_running_task_with_an_open_log_stream().await;
+
+    let (_, exit, _, _) = terminate_while_streaming(served, stream).await;
+
+    assert!(exit.success());
     let db = boxd::store::connect(&format!(
         "sqlite://{}",
         dir.path().join("boxd.sqlite").display()

@@ -1,0 +1,6 @@
+//! Cross-cutting: the built binary, as an operator runs it (`serve`, `admin`, `backup`,
+//! `healthcheck`).
+
+mod admin;
+mod backup;
+mod serve;
