@@ -1,18 +1,23 @@
 //! The periodic jobs of a running server, registered with the [`Scheduler`]: the
-//! reboot-required alert, automatic updates, the dynamic DNS check, storing tokens' last use.
+//! reboot-required alert, automatic updates, the dynamic DNS check, the certificate check,
+//! storing tokens' last use.
 
 use std::time::Duration;
 
 use crate::scheduler::{Every, Scheduler};
 use crate::state::AppState;
 use crate::updater::schedule::AutoUpdate;
-use crate::{dyndns, system, updater};
+use crate::{certs, dyndns, system, updater};
 
 const LAST_USED_FLUSH_EVERY: Duration = Duration::from_secs(30);
 const REBOOT_CHECK_EVERY: Duration = Duration::from_secs(300);
+const CERT_CHECK_EVERY: Duration = Duration::from_secs(24 * 3600);
+/// The first certificate check comes this long after start, so a server restarted more often
+/// than daily still checks, yet a start is not slowed by it.
+const CERT_CHECK_FIRST: Duration = Duration::from_secs(3600);
 
-/// The periodic jobs: the reboot-required alert, automatic updates, the dynamic DNS check,
-/// storing tokens' last use.
+/// The periodic jobs: the reboot-required alert, automatic updates, the dynamic DNS check, the
+/// certificate check, storing tokens' last use.
 pub fn start(state: &AppState) -> Scheduler {
     let scheduler = Scheduler::new(state.config.clock.clone(), state.shutdown.clone());
     let for_reboot = state.clone();
@@ -34,6 +39,12 @@ pub fn start(state: &AppState) -> Scheduler {
         "dyndns",
         Every::new(state.config.dyndns_interval),
         move || dyndns::check(for_dyndns.clone()),
+    );
+    let for_certs = state.clone();
+    scheduler.spawn(
+        "cert-check",
+        Every::new(CERT_CHECK_EVERY).first_after(CERT_CHECK_FIRST),
+        move || certs::check(for_certs.clone()),
     );
     let for_tokens = state.clone();
     scheduler.spawn("last-used", Every::new(LAST_USED_FLUSH_EVERY), move || {

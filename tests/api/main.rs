@@ -8,6 +8,7 @@ mod activation;
 mod app_passwords;
 mod auth;
 mod canary;
+mod certs;
 mod dyndns;
 mod errors;
 mod eventlog;
