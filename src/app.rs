@@ -128,6 +128,7 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
             api::reverseproxy::get_trusted_ips,
             api::reverseproxy::set_trusted_ips
         ))
+        .routes(routes!(api::reverseproxy::renew_certs))
         .routes(routes!(api::system::get_reboot, api::system::reboot))
         .routes(routes!(api::tasks::list_tasks))
         .routes(routes!(api::tasks::get_task))
@@ -198,6 +199,10 @@ pub fn router(state: AppState) -> Router {
         .merge(protected)
         .merge(docs)
         .route("/api/v1/openapi.json", serve_spec)
+        .route(
+            "/.well-known/acme-challenge/{token}",
+            get(api::well_known::get_acme_challenge),
+        )
         .fallback(not_found_fallback)
         .method_not_allowed_fallback(method_not_allowed_fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

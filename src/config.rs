@@ -123,10 +123,25 @@ pub struct ServeArgs {
     /// Concurrent log streams per user.
     #[arg(long, env = "BOXD_MAX_LOG_STREAMS_PER_USER", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_log_streams_per_user: u64,
+    /// The ACME server's directory (RFC 8555) that certificates for --domain come from.
+    #[arg(long, env = "BOXD_ACME_DIRECTORY_URL", default_value = DEFAULT_ACME_DIRECTORY_URL)]
+    pub acme_directory_url: String,
+    /// PEM roots trusted, besides the system's, for TLS to the ACME server (a private or test CA).
+    #[arg(long, env = "BOXD_ACME_CA_FILE")]
+    pub acme_ca_file: Option<PathBuf>,
+    /// The ACME account's contact email [default: the owner's email].
+    #[arg(long, env = "BOXD_ACME_EMAIL")]
+    pub acme_email: Option<String>,
+    /// The shell command run after a new certificate is installed (e.g. `nginx -s reload`; gets
+    /// BOXD_CERT_DOMAIN and BOXD_CERT_DIR).
+    #[arg(long, env = "BOXD_CERT_RELOAD_COMMAND")]
+    pub cert_reload_command: Option<String>,
 }
 
 pub const DEFAULT_IPV4_DETECT_URL: &str = "https://ipv4.api.cloudron.io/api/v1/helper/public_ip";
 pub const DEFAULT_IPV6_DETECT_URL: &str = "https://ipv6.api.cloudron.io/api/v1/helper/public_ip";
+/// Let's Encrypt's production directory.
+pub const DEFAULT_ACME_DIRECTORY_URL: &str = "https://acme-v02.api.letsencrypt.org/directory";
 
 #[derive(Debug, clap::Args)]
 pub struct AdminArgs {
@@ -198,6 +213,7 @@ pub struct Config {
     pub max_log_streams: usize,
     pub max_log_streams_per_user: usize,
     pub update: UpdateConfig,
+    pub certs: CertConfig,
     /// The system clock, or one that tests move by hand.
     pub clock: Arc<dyn Clock>,
 }
@@ -268,6 +284,7 @@ impl Config {
                 command: command(&args.update_command),
                 max_bytes: args.update_max_size_mib.saturating_mul(1024 * 1024),
             },
+            certs: CertConfig::from_args(args)?,
             clock: Arc::new(SystemClock),
         })
     }
@@ -297,6 +314,13 @@ impl Config {
                 command: None,
                 max_bytes: 512 * 1024 * 1024,
             },
+            certs: CertConfig {
+                // Nothing answers here: certificate tests start their own ACME server.
+                acme_directory_url: "https://127.0.0.1:9/dir".into(),
+                acme_ca_file: None,
+                acme_email: None,
+                reload_command: None,
+            },
             clock: Arc::new(SystemClock),
         }
     }
@@ -311,6 +335,45 @@ pub struct UpdateConfig {
     pub allow_unstable: bool,
     pub command: Option<String>,
     pub max_bytes: u64,
+}
+
+/// Where certificates come from and what happens when one is installed.
+#[derive(Debug, Clone)]
+pub struct CertConfig {
+    pub acme_directory_url: String,
+    /// Read (and checked) when the server starts.
+    pub acme_ca_file: Option<PathBuf>,
+    pub acme_email: Option<String>,
+    pub reload_command: Option<String>,
+}
+
+impl CertConfig {
+    fn from_args(args: &ServeArgs) -> anyhow::Result<Self> {
+        let url = args.acme_directory_url.trim();
+        // RFC 8555 6.1: ACME runs over HTTPS only.
+        if !url.starts_with("https://") || reqwest::Url::parse(url).is_err() {
+            bail!("--acme-directory-url must be an https URL, got {url:?}");
+        }
+        let email = args
+            .acme_email
+            .as_deref()
+            .map(str::trim)
+            .filter(|email| !email.is_empty());
+        if let Some(email) = email
+            && !email_address::EmailAddress::is_valid(email)
+        {
+            bail!("--acme-email must be an email address, got {email:?}");
+        }
+        Ok(Self {
+            acme_directory_url: url.to_owned(),
+            acme_ca_file: args.acme_ca_file.clone(),
+            acme_email: email.map(str::to_owned),
+            reload_command: args
+                .cert_reload_command
+                .clone()
+                .filter(|c| !c.trim().is_empty()),
+        })
+    }
 }
 
 /// A minisign public key: its base64 line, or the whole minisign.pub text.

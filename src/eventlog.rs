@@ -14,6 +14,7 @@ use crate::store::users::UserRow;
 /// The upstream action names boxd records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
+    CertificateNew,
     CloudronStart,
     CloudronActivate,
     CloudronUpdate,
@@ -28,6 +29,7 @@ pub enum Action {
 impl Action {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::CertificateNew => "certificate.new",
             Self::CloudronStart => "cloudron.start",
             Self::CloudronActivate => "cloudron.activate",
             Self::CloudronUpdate => "cloudron.update",

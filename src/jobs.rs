@@ -1,6 +1,6 @@
 //! The periodic jobs of a running server, registered with the [`Scheduler`]: the
-//! reboot-required alert, automatic updates, the dynamic DNS check, storing tokens' last use,
-//! and following changes other processes make to the store.
+//! reboot-required alert, automatic updates, the dynamic DNS check, the certificate check,
+//! storing tokens' last use, and following changes other processes make to the store.
 
 use std::time::Duration;
 
@@ -8,13 +8,17 @@ use crate::scheduler::{Every, Scheduler};
 use crate::state::AppState;
 use crate::store::REVISION_CHECK_EVERY;
 use crate::updater::schedule::AutoUpdate;
-use crate::{dyndns, system, updater};
+use crate::{certs, dyndns, system, updater};
 
 const LAST_USED_FLUSH_EVERY: Duration = Duration::from_secs(30);
 const REBOOT_CHECK_EVERY: Duration = Duration::from_secs(300);
+const CERT_CHECK_EVERY: Duration = Duration::from_secs(24 * 3600);
+/// The first certificate check comes this long after start, so a server restarted more often
+/// than daily still checks, yet a start is not slowed by it.
+const CERT_CHECK_FIRST: Duration = Duration::from_secs(3600);
 
-/// The periodic jobs: the reboot-required alert, automatic updates, the dynamic DNS check,
-/// storing tokens' last use.
+/// The periodic jobs: the reboot-required alert, automatic updates, the dynamic DNS check, the
+/// certificate check, storing tokens' last use.
 pub fn start(state: &AppState) -> Scheduler {
     let scheduler = Scheduler::new(state.config.clock.clone(), state.shutdown.clone());
     let for_reboot = state.clone();
@@ -41,6 +45,12 @@ pub fn start(state: &AppState) -> Scheduler {
     scheduler.spawn("revision", Every::new(REVISION_CHECK_EVERY), move || {
         follow_revision(for_revision.clone())
     });
+    let for_certs = state.clone();
+    scheduler.spawn(
+        "cert-check",
+        Every::new(CERT_CHECK_EVERY).first_after(CERT_CHECK_FIRST),
+        move || certs::check(for_certs.clone()),
+    );
     let for_tokens = state.clone();
     scheduler.spawn("last-used", Every::new(LAST_USED_FLUSH_EVERY), move || {
         flush_last_used(for_tokens.clone())

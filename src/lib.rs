@@ -9,7 +9,8 @@
 //!   map the result to the wire.
 //! - Domain modules hold the rules and the changes: [`users`] (accounts), [`auth`] (tokens,
 //!   credentials, throttling), [`settings`], [`network`], [`images`], [`eventlog`],
-//!   [`notifications`], [`tasks`] (the task runner), [`updater`], [`dyndns`], [`system`].
+//!   [`notifications`], [`tasks`] (the task runner), [`updater`], [`dyndns`], [`certs`]
+//!   (ACME certificates), [`system`].
 //! - [`store`] is the SQL, one module per table; it knows nothing of HTTP.
 //! - [`jobs`] registers the periodic jobs with the [`scheduler`]; [`clock`] is the one time
 //!   source; [`error`] maps every domain error into the HTTP error in one place.
@@ -20,6 +21,7 @@ pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod certs;
 pub mod clock;
 pub mod config;
 pub mod dyndns;

@@ -14,6 +14,9 @@ pub struct Alert {
 
 pub const REBOOT: Alert = Alert { id: "reboot" };
 pub const BOX_UPDATE: Alert = Alert { id: "boxUpdate" };
+pub const CERTIFICATE_RENEWAL: Alert = Alert {
+    id: "certificateRenewal",
+};
 
 /// Raises `alert` with this title and message (refreshing it if raised), or clears it when
 /// `message` is empty; clearing creates nothing.

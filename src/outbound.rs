@@ -1,5 +1,6 @@
 //! Outbound HTTP: small documents fetched with a size cap (address detection, the release feed,
-//! signatures), and reqwest errors worded without the URL they repeat.
+//! signatures), the rule for URLs that remote content names, and reqwest errors worded without
+//! the URL they repeat.
 
 /// The body of a successful GET of `url`, refused past `max_bytes` without reading the rest.
 /// The error says why, for a message that names the URL once.
@@ -48,9 +49,57 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Whether boxd may follow `url`, named by remote content (a release feed, an ACME directory)
+/// that the operator's `origin` URL served: it must be on the origin's own host and port, or
+/// https on a public host (not loopback, private or link-local addresses).
+pub fn remote_url_allowed(url: &str, origin: &str) -> bool {
+    let (Ok(url), Ok(origin)) = (reqwest::Url::parse(url), reqwest::Url::parse(origin)) else {
+        return false;
+    };
+    if url.host() == origin.host() && url.port_or_known_default() == origin.port_or_known_default()
+    {
+        return true;
+    }
+    let public = match url.host() {
+        Some(url::Host::Ipv4(ip)) => {
+            !(ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified())
+        }
+        Some(url::Host::Ipv6(ip)) => {
+            !(ip.is_loopback()
+                || ip.is_unique_local()
+                || ip.is_unicast_link_local()
+                || ip.is_unspecified())
+        }
+        Some(url::Host::Domain(name)) => !name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    url.scheme() == "https" && public
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remote_urls_stay_on_the_origin_host_or_public_https() {
+        let feed = "http://127.0.0.1:8080/feed.json";
+        assert!(remote_url_allowed(
+            "http://127.0.0.1:8080/boxd.tar.gz",
+            feed
+        ));
+        assert!(remote_url_allowed("https://github.com/x/boxd.tar.gz", feed));
+        for bad in [
+            "http://github.com/x",
+            "https://10.0.0.1/x",
+            "https://[::1]/x",
+            "https://169.254.169.254/x",
+            "https://localhost/x",
+            "http://127.0.0.1:9/x",
+            "file:///etc/passwd",
+        ] {
+            assert!(!remote_url_allowed(bad, feed), "{bad}");
+        }
+    }
 
     #[test]
     fn redacted_urls_keep_no_credentials_or_query() {

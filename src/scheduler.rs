@@ -24,37 +24,38 @@ pub trait Plan: Send + 'static {
     fn changed(&mut self) -> impl Future<Output = ()> + Send;
 }
 
-/// Every `every`, the first run `every` after start.
+/// Every `every`, the first run `every` after start unless set otherwise.
 pub struct Every {
     every: TimeDelta,
     next: Option<DateTime<Utc>>,
-    first_now: bool,
+    first: TimeDelta,
 }
 
 impl Every {
     pub fn new(every: Duration) -> Self {
+        let every = TimeDelta::from_std(every).unwrap_or(TimeDelta::MAX);
         Self {
-            every: TimeDelta::from_std(every).unwrap_or(TimeDelta::MAX),
+            every,
             next: None,
-            first_now: false,
+            first: every,
         }
     }
 
     /// Also run once right at start.
-    pub fn starting_now(mut self) -> Self {
-        self.first_now = true;
+    pub fn starting_now(self) -> Self {
+        self.first_after(Duration::ZERO)
+    }
+
+    /// The first run `delay` after start.
+    pub fn first_after(mut self, delay: Duration) -> Self {
+        self.first = TimeDelta::from_std(delay).unwrap_or(TimeDelta::MAX);
         self
     }
 }
 
 impl Plan for Every {
     fn next_after(&mut self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let first = if self.first_now {
-            now
-        } else {
-            now + self.every
-        };
-        Some(*self.next.get_or_insert(first))
+        Some(*self.next.get_or_insert(now + self.first))
     }
 
     fn fired(&mut self, at: DateTime<Utc>, now: DateTime<Utc>) {

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::cache::AuthCache;
 use crate::auth::last_used::LastUsed;
 use crate::auth::throttle::Throttle;
+use crate::certs::Certs;
 use crate::config::Config;
 use crate::eventlog::{self, Action, Source};
 use crate::network::{Network, Policy};
@@ -49,6 +50,8 @@ pub struct AppState {
     pub updater: Updater,
     /// The automatic update pattern; the schedule re-plans when it changes.
     pub autoupdate_pattern: Arc<watch::Sender<String>>,
+    /// The ACME transport and the challenge answers being served.
+    pub certs: Certs,
     /// Cancelled on shutdown: streams end, tasks stop, background jobs end.
     pub shutdown: CancellationToken,
 }
@@ -64,6 +67,8 @@ impl AppState {
 
     /// Opens the store (running migrations) and records `cloudron.start`.
     pub async fn start(config: Config) -> anyhow::Result<Self> {
+        // A bad --acme-ca-file stops the start before anything is recorded.
+        let certs = Certs::new(&config.certs)?;
         let db = store::connect(&config.database_url).await?;
         let data = json!({ "version": env!("CARGO_PKG_VERSION") });
         eventlog::record(&db, Action::CloudronStart, &Source::system("boot"), data).await?;
@@ -100,6 +105,7 @@ impl AppState {
             activation: Arc::new(activation),
             revision: Arc::new(revision),
             db,
+            certs,
             tasks,
             updater: Updater::new()?,
             autoupdate_pattern: Arc::new(watch::Sender::new(pattern)),

@@ -21,6 +21,7 @@ pub mod updater;
 pub mod uploads;
 pub mod user_directory;
 pub mod users;
+pub mod well_known;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

@@ -1,15 +1,18 @@
-//! `/api/v1/reverseproxy/trusted_ips`: the proxies whose `X-Forwarded-For` is believed.
+//! `/api/v1/reverseproxy/...`: the proxies whose `X-Forwarded-For` is believed, and the renewal
+//! of the dashboard's certificate.
 
 use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Empty;
+use super::updater::TaskStarted;
 use crate::auth::Admin;
+use crate::certs;
 use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::network::{IpEntries, Policy, resolve_client_ip};
 use crate::settings::TrustedIps;
@@ -72,4 +75,34 @@ pub async fn set_trusted_ips(
     };
     state.network.update(change, store).await?;
     Ok(Json(Empty {}))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct RenewCertsRequest {
+    /// Obtain a new certificate even when the installed one is valid.
+    #[serde(default)]
+    #[schema(default = false)]
+    pub rebuild: bool,
+}
+
+/// Check the certificate of the dashboard domain: a `checkCerts` task obtains one over ACME
+/// when none is installed, it expires within 30 days, or `rebuild` is set.
+#[utoipa::path(post, path = "/api/v1/reverseproxy/renew_certs", tag = "Reverse Proxy",
+    request_body(content = Option<RenewCertsRequest>, description = "Optional; `{}` when absent"),
+    responses((status = 202, body = TaskStarted), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 409, description = "A certificate check is already running", body = ErrorBody)),
+    security(("bearer_auth" = []), ("query_auth" = [])))]
+pub async fn renew_certs(
+    Admin(caller): Admin,
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RenewCertsRequest>,
+) -> Result<(StatusCode, Json<TaskStarted>), ApiError> {
+    let task = certs::renew(&state, req.rebuild, caller.source()).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(TaskStarted {
+            task_id: task.to_string(),
+        }),
+    ))
 }

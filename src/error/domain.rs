@@ -38,6 +38,14 @@ impl From<crate::tasks::TaskError> for ApiError {
     }
 }
 
+impl From<crate::certs::CertError> for ApiError {
+    fn from(err: crate::certs::CertError) -> Self {
+        match err {
+            crate::certs::CertError::Task(err) => err.into(),
+        }
+    }
+}
+
 impl From<crate::updater::UpdateError> for ApiError {
     fn from(err: crate::updater::UpdateError) -> Self {
         use crate::updater::UpdateError;

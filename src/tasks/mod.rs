@@ -273,9 +273,11 @@ async fn run<J: Job>(
             Err(_) => Outcome::Stopped,
         },
     };
-    finish(&inner, id, task_type, &log, outcome).await;
+    // The job is over: its type is free and it cannot be stopped any more, before the store
+    // says it ended, so a client that sees the end can start the next one at once.
     lock(&inner.live).remove(&id);
     drop(claim);
+    finish(&inner, id, task_type, &log, outcome).await;
 }
 
 async fn execute<J: Job>(
@@ -334,15 +336,19 @@ async fn finish(inner: &Inner, id: i64, task_type: &str, log: &TaskLog, outcome:
         Outcome::Success(result) => Some(result),
         _ => None,
     };
-    if let Err(err) = store::tasks::finish(&inner.db, id, result, error.as_ref(), &now_iso()).await
-    {
-        tracing::error!(task.id = id, error = %err, "cannot store the end of task {id}: {err}");
-    }
-    if error.is_some() && !matches!(outcome, Outcome::Stopped) {
-        let title = format!("Task {task_type} failed");
-        let text = format!("Task {task_type} failed: {message}");
-        if let Err(err) = notifications::notify(&inner.db, None, &title, &text).await {
-            tracing::error!(error = %err, "cannot notify about task {id}: {err}");
+    let notify = error.is_some() && !matches!(outcome, Outcome::Stopped);
+    // The end and its notification together: whoever sees the one sees the other.
+    let stored = async {
+        let mut tx = store::begin_write(&inner.db).await?;
+        store::tasks::finish(&mut *tx, id, result, error.as_ref(), &now_iso()).await?;
+        if notify {
+            let title = format!("Task {task_type} failed");
+            let text = format!("Task {task_type} failed: {message}");
+            notifications::notify(&mut *tx, None, &title, &text).await?;
         }
+        tx.commit().await
+    };
+    if let Err(err) = stored.await {
+        tracing::error!(task.id = id, error = %err, "cannot store the end of task {id}: {err}");
     }
 }

@@ -77,6 +77,13 @@ pub async fn owner_exists(db: impl SqliteExecutor<'_>) -> sqlx::Result<bool> {
         .await
 }
 
+/// The owner's email, once activated.
+pub async fn owner_email(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT email FROM users WHERE role = 'owner' LIMIT 1")
+        .fetch_optional(db)
+        .await
+}
+
 pub async fn find_by_id(db: impl SqliteExecutor<'_>, id: &str) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as(concat!(
         "SELECT ",
@@ -280,8 +287,14 @@ pub(crate) mod tests {
     async fn a_second_owner_is_refused_by_the_schema() {
         let (db, _dir) = test_pool().await;
         assert!(!owner_exists(&db).await.unwrap());
+        assert_eq!(owner_email(&db).await.unwrap(), None);
+        add_user(&db, "uid-0", "dave", Role::Admin).await;
         add_user(&db, "uid-1", "alice", Role::Owner).await;
         assert!(owner_exists(&db).await.unwrap());
+        assert_eq!(
+            owner_email(&db).await.unwrap().as_deref(),
+            Some("alice@example.com")
+        );
         let err = insert(
             &db,
             &NewUser {

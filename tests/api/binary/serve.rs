@@ -252,3 +252,42 @@ async fn sigterm_ends_the_running_task_and_marks_it_stopped() {
         "the running task was ended and marked: {error}"
     );
 }
+
+#[tokio::test]
+async fn bad_acme_settings_stop_the_server_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_pem = dir.path().join("not.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let missing = dir.path().join("missing.pem");
+    for (args, expected) in [
+        (
+            vec!["--acme-directory-url", "http://acme.example.com/dir"],
+            "--acme-directory-url must be an https URL".to_owned(),
+        ),
+        (
+            vec!["--acme-email", "not an email"],
+            "--acme-email must be an email address".to_owned(),
+        ),
+        (
+            vec!["--acme-ca-file", not_pem.to_str().unwrap()],
+            format!(
+                "--acme-ca-file {} holds no PEM certificate",
+                not_pem.display()
+            ),
+        ),
+        (
+            vec!["--acme-ca-file", missing.to_str().unwrap()],
+            format!("cannot read --acme-ca-file {}", missing.display()),
+        ),
+    ] {
+        let output = Command::new(BOXD)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(&expected), "{args:?}: {stderr}");
+    }
+}

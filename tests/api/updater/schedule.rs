@@ -89,6 +89,25 @@ async fn wait_for_feed_requests(releases: &Releases, count: usize) {
     panic!("the feed was not asked {count} times");
 }
 
+/// Waits until the scheduled check has stored its result: a run that is still going when the
+/// clock moves on plans its successor from the moved clock, and would skip the next run.
+async fn wait_for_check_to_end(s: &UpdateSetup) {
+    let db = s.server.db().await;
+    for _ in 0..500 {
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE name = 'box_update'")
+                .fetch_optional(&db)
+                .await
+                .unwrap();
+        if stored.is_some() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the scheduled check did not store its result");
+}
+
 /// Sets the time zone to `zone`.
 async fn set_time_zone(s: &UpdateSetup, zone: &str) {
     let (code, _) = s
@@ -170,6 +189,7 @@ async fn a_new_time_zone_replans_the_schedule_at_once() {
     let next = schedule_at_one_in_zurich(&s, &clock).await;
     clock.advance(next - clock.now() + TimeDelta::seconds(1));
     wait_for_feed_requests(&s.releases, 1).await;
+    wait_for_check_to_end(&s).await;
 
     set_time_zone(&s, "Asia/Tokyo").await;
 

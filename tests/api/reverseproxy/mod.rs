@@ -1,5 +1,7 @@
 //! `/api/v1/reverseproxy/trusted_ips`: which peers' `X-Forwarded-For` is believed.
 
+mod certs;
+
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
