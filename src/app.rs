@@ -90,6 +90,10 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(api::eventlog::list_events))
         .routes(routes!(api::eventlog::get_event))
+        .routes(routes!(api::groups::list_groups, api::groups::create_group))
+        .routes(routes!(api::groups::get_group, api::groups::delete_group))
+        .routes(routes!(api::groups::set_group_name))
+        .routes(routes!(api::groups::set_group_members))
         .routes(routes!(
             api::profile::get_profile,
             api::profile::update_profile
@@ -155,6 +159,7 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::users::set_user_active))
         .routes(routes!(api::users::set_user_password))
         .routes(routes!(api::users::disable_user_two_factor))
+        .routes(routes!(api::users::set_user_groups))
         .merge(uploads)
         .split_for_parts();
     let mut doc = openapi::ApiDoc::openapi();

@@ -7,8 +7,8 @@
 //! - [`api`] has one module per URL resource: `/api/v1/users/...` is `api::users`. Handlers
 //!   extract (the token layer and role extractors of [`auth`]), call one domain function, and
 //!   map the result to the wire.
-//! - Domain modules hold the rules and the changes: [`users`] (accounts), [`auth`] (tokens,
-//!   credentials, throttling), [`settings`], [`network`], [`images`], [`eventlog`],
+//! - Domain modules hold the rules and the changes: [`users`] (accounts), [`groups`], [`auth`]
+//!   (tokens, credentials, throttling), [`settings`], [`network`], [`images`], [`eventlog`],
 //!   [`notifications`], [`tasks`] (the task runner), [`updater`], [`dyndns`], [`system`].
 //! - [`store`] is the SQL, one module per table; it knows nothing of HTTP.
 //! - [`jobs`] registers the periodic jobs with the [`scheduler`]; [`clock`] is the one time
@@ -25,6 +25,7 @@ pub mod config;
 pub mod dyndns;
 pub mod error;
 pub mod eventlog;
+pub mod groups;
 pub mod images;
 pub mod jobs;
 pub mod network;

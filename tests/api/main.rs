@@ -11,6 +11,7 @@ mod canary;
 mod dyndns;
 mod errors;
 mod eventlog;
+mod groups;
 mod images;
 mod login;
 mod network;

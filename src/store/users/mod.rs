@@ -121,6 +121,18 @@ pub async fn find_for_login(
     Ok(row.map(|row| (row.user, row.password_hash)))
 }
 
+/// The users of `ids` (a JSON array is bound, so the query stays static) that exist.
+pub async fn find_many(db: impl SqliteExecutor<'_>, ids: &[String]) -> sqlx::Result<Vec<UserRow>> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE id IN (SELECT value FROM json_each(?))"
+    ))
+    .bind(serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned()))
+    .fetch_all(db)
+    .await
+}
+
 #[derive(sqlx::FromRow)]
 struct LoginRow {
     #[sqlx(flatten)]
@@ -321,6 +333,8 @@ pub(crate) mod tests {
             Role::Admin
         );
         assert!(find_by_id(&db, "uid-2").await.unwrap().is_none());
+        let ids = ["uid-1".to_owned(), "uid-2".to_owned()];
+        assert_eq!(find_many(&db, &ids).await.unwrap().len(), 1);
     }
 
     #[tokio::test]
