@@ -25,7 +25,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::config::Config;
 use crate::error::{method_not_allowed_fallback, not_found_fallback, panic_response};
 use crate::state::AppState;
-use crate::{api, auth, jobs, network, openapi, telemetry};
+use crate::{api, auth, jobs, ldap, network, openapi, telemetry};
 
 /// JSON bodies are small; image uploads raise this on their own routes.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -259,6 +259,7 @@ pub async fn run(
     });
 
     let scheduler = jobs::start(&state);
+    let directory = ldap::start(&state);
     tracing::info!(listen.addr = %addr, "listening on {addr}");
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let server =
@@ -270,6 +271,7 @@ pub async fn run(
         }
     }
     tracing::info!("shutting down");
+    directory.stopped().await;
     scheduler.stopped().await;
     state.tasks.shut_down(TASK_GRACE).await;
     jobs::flush_last_used(state.clone()).await;

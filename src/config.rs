@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::clock::{Clock, SystemClock};
+use crate::ldap::LdapConfig;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -123,6 +124,26 @@ pub struct ServeArgs {
     /// Concurrent log streams per user.
     #[arg(long, env = "BOXD_MAX_LOG_STREAMS_PER_USER", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_log_streams_per_user: u64,
+    #[command(flatten)]
+    pub ldap: LdapArgs,
+}
+
+/// The directory server (boxd as an LDAP server for apps); it serves while
+/// `/directory_server/config` has it enabled.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LdapArgs {
+    /// Plain LDAP listen address (for apps on this host, or an nginx stream proxy).
+    #[arg(long, env = "BOXD_LDAP_LISTEN", default_value = "127.0.0.1:3002")]
+    pub ldap_listen: SocketAddr,
+    /// LDAPS listen address [default: none, no LDAPS].
+    #[arg(long, env = "BOXD_LDAPS_LISTEN")]
+    pub ldaps_listen: Option<SocketAddr>,
+    /// The LDAPS certificate chain, PEM [default: <data-dir>/certs/<domain>/fullchain.pem].
+    #[arg(long, env = "BOXD_LDAP_TLS_CERT", requires = "ldap_tls_key")]
+    pub ldap_tls_cert: Option<PathBuf>,
+    /// Its private key, PEM [default: <data-dir>/certs/<domain>/privkey.pem].
+    #[arg(long, env = "BOXD_LDAP_TLS_KEY", requires = "ldap_tls_cert")]
+    pub ldap_tls_key: Option<PathBuf>,
 }
 
 pub const DEFAULT_IPV4_DETECT_URL: &str = "https://ipv4.api.cloudron.io/api/v1/helper/public_ip";
@@ -198,6 +219,7 @@ pub struct Config {
     pub max_log_streams: usize,
     pub max_log_streams_per_user: usize,
     pub update: UpdateConfig,
+    pub ldap: LdapConfig,
     /// The system clock, or one that tests move by hand.
     pub clock: Arc<dyn Clock>,
 }
@@ -237,6 +259,7 @@ impl Config {
                 bail!("{flag} must be an http(s) URL, got {url:?}");
             }
         }
+        let ldap = LdapConfig::new(&args.ldap, &data_dir, &domain);
         let command = |c: &Option<String>| c.clone().filter(|c| !c.trim().is_empty());
         let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         Ok(Self {
@@ -268,6 +291,7 @@ impl Config {
                 command: command(&args.update_command),
                 max_bytes: args.update_max_size_mib.saturating_mul(1024 * 1024),
             },
+            ldap,
             clock: Arc::new(SystemClock),
         })
     }
@@ -297,6 +321,7 @@ impl Config {
                 command: None,
                 max_bytes: 512 * 1024 * 1024,
             },
+            ldap: LdapConfig::for_tests(dir),
             clock: Arc::new(SystemClock),
         }
     }

@@ -11,6 +11,8 @@
 //!   (tokens, credentials, throttling), [`settings`], [`network`], [`images`], [`eventlog`],
 //!   [`notifications`], [`tasks`] (the task runner), [`updater`], [`dyndns`], [`system`].
 //! - [`store`] is the SQL, one module per table; it knows nothing of HTTP.
+//! - [`ldap`] is the directory server: boxd as an LDAP server for apps, started by the serve
+//!   loop beside the HTTP server.
 //! - [`jobs`] registers the periodic jobs with the [`scheduler`]; [`clock`] is the one time
 //!   source; [`error`] maps every domain error into the HTTP error in one place.
 //!
@@ -28,6 +30,7 @@ pub mod eventlog;
 pub mod groups;
 pub mod images;
 pub mod jobs;
+pub mod ldap;
 pub mod network;
 pub mod notifications;
 pub mod openapi;

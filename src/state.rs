@@ -14,8 +14,9 @@ use crate::auth::last_used::LastUsed;
 use crate::auth::throttle::Throttle;
 use crate::config::Config;
 use crate::eventlog::{self, Action, Source};
+use crate::ldap::Directory;
 use crate::network::{Network, Policy};
-use crate::settings::{self, Blocklist, TimeZone, TrustedIps};
+use crate::settings::{self, Blocklist, DirectoryServerConfig, TimeZone, TrustedIps};
 use crate::tasks::TaskRunner;
 use crate::tasks::stream::StreamLimits;
 use crate::updater::Updater;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub updater: Updater,
     /// The automatic update pattern; the schedule re-plans when it changes.
     pub autoupdate_pattern: Arc<watch::Sender<String>>,
+    /// The directory server's setting (applied at once) and its listening addresses.
+    pub directory_server: Arc<Directory>,
     /// Cancelled on shutdown: streams end, tasks stop, background jobs end.
     pub shutdown: CancellationToken,
 }
@@ -64,6 +67,7 @@ impl AppState {
             .build()
             .context("cannot build the HTTP client")?;
         let AutoupdatePattern(pattern) = settings::get(&db).await?;
+        let directory_server: DirectoryServerConfig = settings::get(&db).await?;
         let shutdown = CancellationToken::new();
         let logs_dir = config.data_dir.join("logs").join("tasks");
         let tasks = TaskRunner::new(
@@ -78,6 +82,7 @@ impl AppState {
             tasks,
             updater: Updater::new()?,
             autoupdate_pattern: Arc::new(watch::Sender::new(pattern)),
+            directory_server: Arc::new(Directory::new(directory_server)),
             log_streams: StreamLimits::new(config.max_log_streams, config.max_log_streams_per_user),
             throttle: Arc::new(Throttle::new(config.clock.clone())),
             config: Arc::new(config),

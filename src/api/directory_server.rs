@@ -22,7 +22,9 @@ pub async fn get_directory_server_config(
     Ok(Json(config.masked()))
 }
 
-/// Set it; enabling needs a secret and an allowlist with at least one entry.
+/// Set it; enabling needs a secret and an allowlist with at least one entry. The LDAP server
+/// applies it at once: disabling ends open connections, and so does taking an address off the
+/// allowlist.
 #[utoipa::path(post, path = "/api/v1/directory_server/config", tag = "Directory Server",
     request_body = DirectoryServerConfigRequest,
     responses((status = 200, body = Empty), (status = 400, body = ErrorBody),
@@ -34,10 +36,8 @@ pub async fn set_directory_server_config(
     ApiJson(req): ApiJson<DirectoryServerConfigRequest>,
 ) -> Result<Json<Empty>, ApiError> {
     let stored: DirectoryServerConfig = settings::get(&state.db).await?;
-    settings::set(
-        &state.db,
-        &DirectoryServerConfig::from_request(req, &stored)?,
-    )
-    .await?;
+    let config = DirectoryServerConfig::from_request(req, &stored)?;
+    settings::set(&state.db, &config).await?;
+    state.directory_server.config.send_replace(config);
     Ok(Json(Empty {}))
 }

@@ -13,6 +13,7 @@ mod errors;
 mod eventlog;
 mod groups;
 mod images;
+mod ldap_server;
 mod login;
 mod network;
 mod notifications;
