@@ -11,13 +11,13 @@
 
 mod bind;
 mod config;
-pub mod dn;
+mod dn;
 mod filter;
 mod frame;
 mod search;
 mod session;
 mod tls;
-pub mod tree;
+mod tree;
 
 pub use config::LdapConfig;
 

@@ -14,7 +14,6 @@ use crate::store::users::UserRow;
 
 pub const BASE: &str = "dc=cloudron";
 pub const USERS: &str = "ou=users,dc=cloudron";
-pub const GROUPS: &str = "ou=groups,dc=cloudron";
 /// The directory server's own bind DN; its password is the setting's `secret`.
 pub const ADMIN: &str = "cn=admin,ou=system,dc=cloudron";
 
@@ -225,7 +224,7 @@ mod tests {
             [
                 BASE,
                 USERS,
-                GROUPS,
+                "ou=groups,dc=cloudron",
                 "cn=uid-1,ou=users,dc=cloudron",
                 "cn=uid-2,ou=users,dc=cloudron",
                 "cn=users,ou=groups,dc=cloudron",
