@@ -17,9 +17,10 @@ RUN apt-get update \
 COPY --from=build /src/target/release/boxd /usr/local/bin/boxd
 USER 10001:10001
 ENV BOXD_LISTEN=0.0.0.0:3000 \
+    BOXD_LDAP_LISTEN=0.0.0.0:3002 \
     BOXD_DATA_DIR=/data
 VOLUME ["/data"]
-EXPOSE 3000
+EXPOSE 3000 3002
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["boxd", "healthcheck"]
 ENTRYPOINT ["boxd"]
 CMD ["serve"]

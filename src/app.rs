@@ -24,7 +24,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::config::Config;
 use crate::error::{method_not_allowed_fallback, not_found_fallback, panic_response};
 use crate::state::AppState;
-use crate::{api, auth, jobs, network, openapi, telemetry};
+use crate::{api, auth, jobs, ldap, network, openapi, telemetry};
 
 /// JSON bodies are small; image uploads raise this on their own routes.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -89,6 +89,10 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(api::eventlog::list_events))
         .routes(routes!(api::eventlog::get_event))
+        .routes(routes!(api::groups::list_groups, api::groups::create_group))
+        .routes(routes!(api::groups::get_group, api::groups::delete_group))
+        .routes(routes!(api::groups::set_group_name))
+        .routes(routes!(api::groups::set_group_members))
         .routes(routes!(
             api::profile::get_profile,
             api::profile::update_profile
@@ -155,6 +159,7 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::users::set_user_active))
         .routes(routes!(api::users::set_user_password))
         .routes(routes!(api::users::disable_user_two_factor))
+        .routes(routes!(api::users::set_user_groups))
         .merge(uploads)
         .split_for_parts();
     let mut doc = openapi::ApiDoc::openapi();
@@ -254,6 +259,7 @@ pub async fn run(
     });
 
     let scheduler = jobs::start(&state);
+    let directory = ldap::start(&state);
     tracing::info!(listen.addr = %addr, "listening on {addr}");
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let server =
@@ -265,6 +271,7 @@ pub async fn run(
         }
     }
     tracing::info!("shutting down");
+    directory.stopped().await;
     scheduler.stopped().await;
     state.tasks.shut_down(TASK_GRACE).await;
     jobs::flush_last_used(state.clone()).await;

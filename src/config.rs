@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::clock::{Clock, SystemClock};
+use crate::ldap::LdapConfig;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -136,6 +137,26 @@ pub struct ServeArgs {
     /// BOXD_CERT_DOMAIN and BOXD_CERT_DIR).
     #[arg(long, env = "BOXD_CERT_RELOAD_COMMAND")]
     pub cert_reload_command: Option<String>,
+    #[command(flatten)]
+    pub ldap: LdapArgs,
+}
+
+/// The directory server (boxd as an LDAP server for apps); it serves while
+/// `/directory_server/config` has it enabled.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LdapArgs {
+    /// Plain LDAP listen address (for apps on this host, or an nginx stream proxy).
+    #[arg(long, env = "BOXD_LDAP_LISTEN", default_value = "127.0.0.1:3002")]
+    pub ldap_listen: SocketAddr,
+    /// LDAPS listen address [default: none, no LDAPS].
+    #[arg(long, env = "BOXD_LDAPS_LISTEN")]
+    pub ldaps_listen: Option<SocketAddr>,
+    /// The LDAPS certificate chain, PEM [default: <data-dir>/certs/<domain>/fullchain.pem].
+    #[arg(long, env = "BOXD_LDAP_TLS_CERT", requires = "ldap_tls_key")]
+    pub ldap_tls_cert: Option<PathBuf>,
+    /// Its private key, PEM [default: <data-dir>/certs/<domain>/privkey.pem].
+    #[arg(long, env = "BOXD_LDAP_TLS_KEY", requires = "ldap_tls_cert")]
+    pub ldap_tls_key: Option<PathBuf>,
 }
 
 pub const DEFAULT_IPV4_DETECT_URL: &str = "https://ipv4.api.cloudron.io/api/v1/helper/public_ip";
@@ -214,6 +235,7 @@ pub struct Config {
     pub max_log_streams_per_user: usize,
     pub update: UpdateConfig,
     pub certs: CertConfig,
+    pub ldap: LdapConfig,
     /// The system clock, or one that tests move by hand.
     pub clock: Arc<dyn Clock>,
 }
@@ -253,6 +275,7 @@ impl Config {
                 bail!("{flag} must be an http(s) URL, got {url:?}");
             }
         }
+        let ldap = LdapConfig::new(&args.ldap, &data_dir, &domain);
         let command = |c: &Option<String>| c.clone().filter(|c| !c.trim().is_empty());
         let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         Ok(Self {
@@ -285,6 +308,7 @@ impl Config {
                 max_bytes: args.update_max_size_mib.saturating_mul(1024 * 1024),
             },
             certs: CertConfig::from_args(args)?,
+            ldap,
             clock: Arc::new(SystemClock),
         })
     }
@@ -321,6 +345,7 @@ impl Config {
                 acme_email: None,
                 reload_command: None,
             },
+            ldap: LdapConfig::for_tests(dir),
             clock: Arc::new(SystemClock),
         }
     }

@@ -7,11 +7,13 @@
 //! - [`api`] has one module per URL resource: `/api/v1/users/...` is `api::users`. Handlers
 //!   extract (the token layer and role extractors of [`auth`]), call one domain function, and
 //!   map the result to the wire.
-//! - Domain modules hold the rules and the changes: [`users`] (accounts), [`auth`] (tokens,
-//!   credentials, throttling), [`settings`], [`network`], [`images`], [`eventlog`],
-//!   [`notifications`], [`tasks`] (the task runner), [`updater`], [`dyndns`], [`certs`]
-//!   (ACME certificates), [`system`].
+//! - Domain modules hold the rules and the changes: [`users`] (accounts), [`groups`], [`auth`]
+//!   (tokens, credentials, throttling), [`settings`], [`network`], [`images`], [`eventlog`],
+//!   [`notifications`], [`tasks`] (the task runner), [`updater`], [`dyndns`], [`certs`] (ACME
+//!   certificates), [`system`].
 //! - [`store`] is the SQL, one module per table; it knows nothing of HTTP.
+//! - [`ldap`] is the directory server: boxd as an LDAP server for apps, started by the serve
+//!   loop beside the HTTP server.
 //! - [`jobs`] registers the periodic jobs with the [`scheduler`]; [`clock`] is the one time
 //!   source; [`error`] maps every domain error into the HTTP error in one place.
 //!
@@ -27,8 +29,10 @@ pub mod config;
 pub mod dyndns;
 pub mod error;
 pub mod eventlog;
+pub mod groups;
 pub mod images;
 pub mod jobs;
+pub mod ldap;
 pub mod network;
 pub mod notifications;
 pub mod openapi;

@@ -22,6 +22,7 @@ use crate::error::ErrorBody;
         (name = "Docker", description = "Docker related configuration."),
         (name = "Eventlog", description = "Cloudron server activity can be monitored using the Eventlog API."),
         (name = "External LDAP", description = "The External Directory connector allows users from your existing LDAP or active directory to authenticate with Cloudron."),
+        (name = "Groups", description = "Groups of users. Apps signing in through the directory server authorise by group (memberof)."),
         (name = "Network", description = "Networking and Firewall related configuration."),
         (name = "Notifications", description = "Notifications about the platform: failed tasks, users added or removed, reboot required, updates available."),
         (name = "Profile", description = "User's profile information"),

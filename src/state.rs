@@ -16,8 +16,9 @@ use crate::auth::throttle::Throttle;
 use crate::certs::Certs;
 use crate::config::Config;
 use crate::eventlog::{self, Action, Source};
+use crate::ldap::Directory;
 use crate::network::{Network, Policy};
-use crate::settings::{self, Blocklist, Settings, TimeZone, TrustedIps};
+use crate::settings::{self, Blocklist, DirectoryServerConfig, Settings, TimeZone, TrustedIps};
 use crate::store::{self, Revision};
 use crate::tasks::TaskRunner;
 use crate::tasks::stream::StreamLimits;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub autoupdate_pattern: Arc<watch::Sender<String>>,
     /// The ACME transport and the challenge answers being served.
     pub certs: Certs,
+    /// The directory server's setting (applied at once) and its listening addresses.
+    pub directory_server: Arc<Directory>,
     /// Cancelled on shutdown: streams end, tasks stop, background jobs end.
     pub shutdown: CancellationToken,
 }
@@ -89,6 +92,7 @@ impl AppState {
             .build()
             .context("cannot build the HTTP client")?;
         let AutoupdatePattern(pattern) = settings::get(&db).await?;
+        let directory_server: DirectoryServerConfig = settings::get(&db).await?;
         let shutdown = CancellationToken::new();
         let logs_dir = config.data_dir.join("logs").join("tasks");
         let tasks = TaskRunner::new(
@@ -109,6 +113,7 @@ impl AppState {
             tasks,
             updater: Updater::new()?,
             autoupdate_pattern: Arc::new(watch::Sender::new(pattern)),
+            directory_server: Arc::new(Directory::new(directory_server)),
             log_streams: StreamLimits::new(config.max_log_streams, config.max_log_streams_per_user),
             throttle: Arc::new(Throttle::new(config.clock.clone())),
             config: Arc::new(config),

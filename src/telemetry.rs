@@ -38,9 +38,9 @@ pub fn init(format: LogFormat) -> LogGuard {
         .thread_name("boxd-log")
         .finish(std::io::stderr());
     let dropped = writer.error_counter();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let spec = std::env::var(EnvFilter::DEFAULT_ENV).ok();
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(filter(spec.as_deref()))
         .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal());
     match format {
@@ -50,6 +50,19 @@ pub fn init(format: LogFormat) -> LogGuard {
     LogGuard {
         _writer: guard,
         dropped,
+    }
+}
+
+/// The filter of a `RUST_LOG` spec (default `info`), which never lets the LDAP codec log: it
+/// traces whole decoded messages and logs the raw bytes of ones it cannot parse, bind passwords
+/// included (the directory server logs what matters itself).
+fn filter(spec: Option<&str>) -> EnvFilter {
+    let filter = spec
+        .and_then(|spec| EnvFilter::try_new(spec).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    match "ldap3_proto=off".parse() {
+        Ok(quiet) => filter.add_directive(quiet),
+        Err(_) => filter,
     }
 }
 
@@ -75,4 +88,38 @@ pub fn log_response<B>(response: &Response<B>, latency: Duration, _: &Span) {
         latency_ms = latency.as_secs_f64() * 1000.0,
         "finished processing request"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing::Level;
+
+    fn enabled(spec: Option<&str>, target_is_codec: bool, level: Level) -> bool {
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(filter(spec))
+            .with_writer(std::io::sink)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || match (target_is_codec, level) {
+            (true, Level::ERROR) => tracing::enabled!(target: "ldap3_proto", Level::ERROR),
+            (true, _) => tracing::enabled!(target: "ldap3_proto::proto", Level::TRACE),
+            (false, Level::TRACE) => tracing::enabled!(target: "boxd::ldap", Level::TRACE),
+            (false, _) => tracing::enabled!(target: "boxd::ldap", Level::INFO),
+        })
+    }
+
+    #[test]
+    fn the_ldap_codec_never_logs_whatever_the_spec() {
+        for spec in [
+            None,
+            Some("trace"),
+            Some("ldap3_proto=trace"),
+            Some("bad spec =="),
+        ] {
+            assert!(!enabled(spec, true, Level::ERROR), "{spec:?}");
+            assert!(!enabled(spec, true, Level::TRACE), "{spec:?}");
+        }
+        assert!(enabled(Some("trace"), false, Level::TRACE));
+        assert!(enabled(None, false, Level::INFO) && !enabled(None, false, Level::TRACE));
+    }
 }

@@ -6,7 +6,7 @@ use axum::extract::State;
 use super::Empty;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiJson, ErrorBody};
-use crate::settings::{self, DirectoryServerConfig, DirectoryServerConfigRequest};
+use crate::settings::{DirectoryServerConfig, DirectoryServerConfigRequest};
 use crate::state::AppState;
 
 /// The directory server configuration; the secret shows as `********` when set.
@@ -18,11 +18,13 @@ pub async fn get_directory_server_config(
     _: Admin,
     State(state): State<AppState>,
 ) -> Result<Json<DirectoryServerConfig>, ApiError> {
-    let config: DirectoryServerConfig = settings::get(&state.db).await?;
+    let config: DirectoryServerConfig = state.settings.get().await?;
     Ok(Json(config.masked()))
 }
 
-/// Set it; enabling needs a secret and an allowlist with at least one entry.
+/// Set it; enabling needs a secret and an allowlist with at least one entry. The LDAP server
+/// applies it at once: disabling ends open connections, and so does taking an address off the
+/// allowlist.
 #[utoipa::path(post, path = "/api/v1/directory_server/config", tag = "Directory Server",
     request_body = DirectoryServerConfigRequest,
     responses((status = 200, body = Empty), (status = 400, body = ErrorBody),
@@ -33,11 +35,9 @@ pub async fn set_directory_server_config(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<DirectoryServerConfigRequest>,
 ) -> Result<Json<Empty>, ApiError> {
-    let stored: DirectoryServerConfig = settings::get(&state.db).await?;
-    settings::set(
-        &state.db,
-        &DirectoryServerConfig::from_request(req, &stored)?,
-    )
-    .await?;
+    let stored: DirectoryServerConfig = state.settings.get().await?;
+    let config = DirectoryServerConfig::from_request(req, &stored)?;
+    state.settings.set(config.clone()).await?;
+    state.directory_server.config.send_replace(config);
     Ok(Json(Empty {}))
 }

@@ -8,6 +8,7 @@ pub mod directory_server;
 pub mod docker;
 pub mod eventlog;
 pub mod external_ldap;
+pub mod groups;
 pub mod logs;
 pub mod network;
 pub mod notifications;

@@ -11,10 +11,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::{Empty, Page, PageQuery, parse_bool_filter};
 use crate::auth::{Role, UserManager};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
+use crate::groups;
 use crate::state::AppState;
-use crate::store;
-use crate::store::users::UserRow;
-use crate::users::{self, NewAccount, UserEdit};
+use crate::users::{self, NewAccount, UserEdit, UserWithGroups};
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -26,7 +25,7 @@ pub struct User {
     pub email: String,
     pub fallback_email: String,
     pub display_name: String,
-    /// Always empty: boxd has no groups.
+    /// The groups the user is in (`/groups`).
     pub group_ids: Vec<String>,
     pub active: bool,
     pub source: String,
@@ -36,15 +35,15 @@ pub struct User {
     pub invite_accepted: bool,
 }
 
-impl From<UserRow> for User {
-    fn from(user: UserRow) -> Self {
+impl From<UserWithGroups> for User {
+    fn from(UserWithGroups { user, group_ids }: UserWithGroups) -> Self {
         Self {
             id: user.id,
             username: user.username,
             email: user.email,
             fallback_email: user.fallback_email,
             display_name: user.display_name,
-            group_ids: Vec::new(),
+            group_ids,
             active: user.active,
             source: user.source,
             role: user.role,
@@ -82,7 +81,7 @@ pub async fn list_users(
 ) -> Result<Json<UserList>, ApiError> {
     let active = parse_bool_filter(filter.active.as_deref(), "active must be true or false")?;
     let search = filter.search.as_deref().filter(|s| !s.is_empty());
-    let rows = store::users::list(&state.db, search, active, page).await?;
+    let rows = users::list(&state.db, search, active, page).await?;
     Ok(Json(UserList {
         users: rows.into_iter().map(User::from).collect(),
     }))
@@ -141,10 +140,7 @@ pub async fn get_user(
     State(state): State<AppState>,
     ApiPath(user_id): ApiPath<String>,
 ) -> Result<Json<User>, ApiError> {
-    let user = store::users::find_by_id(&state.db, &user_id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
-    Ok(Json(User::from(user)))
+    Ok(Json(User::from(users::get(&state.db, &user_id).await?)))
 }
 
 /// Delete a user, with their tokens, app passwords and images.
@@ -280,4 +276,28 @@ pub async fn disable_user_two_factor(
 ) -> Result<Json<Empty>, ApiError> {
     users::disable_two_factor_of(state.accounts(), &caller.actor(), &user_id).await?;
     Ok(Json(Empty {}))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SetUserGroupsRequest {
+    /// Every group the user should be in (ids from `/groups`), each once.
+    pub group_ids: Vec<String>,
+}
+
+/// Set the groups of a user (not of one whose role is above yours).
+#[utoipa::path(put, path = "/api/v1/users/{userId}/groups", tag = "Users",
+    params(("userId" = String, Path, description = "User id")), request_body = SetUserGroupsRequest,
+    responses((status = 204, description = "Changed"), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, description = "No such user, or a group id names no group", body = ErrorBody)),
+    security(("bearer_auth" = []), ("query_auth" = [])))]
+pub async fn set_user_groups(
+    UserManager(caller): UserManager,
+    State(state): State<AppState>,
+    ApiPath(user_id): ApiPath<String>,
+    ApiJson(req): ApiJson<SetUserGroupsRequest>,
+) -> Result<StatusCode, ApiError> {
+    groups::set_groups_of_user(&state.db, &caller.actor(), &user_id, req.group_ids).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -17,6 +17,7 @@ pub const RESOURCES: &[&str] = &[
     "docker",
     "eventlog",
     "external_ldap",
+    "groups",
     "network",
     "notifications",
     "profile",

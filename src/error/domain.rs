@@ -5,6 +5,7 @@ use crate::auth::login::LoginError;
 use crate::auth::secrets::HashError;
 use crate::auth::sessions::TokenError;
 use crate::auth::throttle::RateLimited;
+use crate::groups::GroupError;
 use crate::users::UserError;
 
 impl From<Invalid> for ApiError {
@@ -122,6 +123,22 @@ impl From<UserError> for ApiError {
             UserError::Login(err) => err.into(),
             UserError::Store(err) => err.into(),
             UserError::Internal(err) => Self::Internal(err),
+        }
+    }
+}
+
+impl From<GroupError> for ApiError {
+    fn from(err: GroupError) -> Self {
+        match err {
+            GroupError::Invalid(message) => Self::BadRequest(message),
+            GroupError::NotFound => Self::NotFound("group"),
+            GroupError::UserNotFound => Self::NotFound("user"),
+            GroupError::UnknownUser(_) | GroupError::UnknownGroup(_) => {
+                Self::Missing(err.to_string())
+            }
+            GroupError::Forbidden(message) => Self::Forbidden(message),
+            GroupError::Conflict(message) => Self::Conflict(message),
+            GroupError::Store(err) => err.into(),
         }
     }
 }

@@ -34,6 +34,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("No such {0}")]
     NotFound(&'static str),
+    /// A 404 whose message names what is missing (one of several ids sent).
+    #[error("{0}")]
+    Missing(String),
     #[error("Method not allowed")]
     MethodNotAllowed,
     #[error("{0}")]
@@ -102,7 +105,7 @@ impl ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::NotFound(_) | Self::Missing(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,

@@ -55,6 +55,11 @@ impl Network {
         }
     }
 
+    /// Whether the blocklist refuses `ip` (the directory server asks, for its connections).
+    pub fn blocks(&self, ip: IpAddr) -> bool {
+        self.policy.load().blocklist.contains(ip)
+    }
+
     /// Computes the next policy from the current one, stores the setting behind it with
     /// `store`, then swaps the policy in; one writer at a time.
     pub async fn update<E, F, S>(&self, change: F, store: S) -> Result<(), E>

@@ -77,6 +77,19 @@ pub async fn delete_for_user(
     Ok(done.rows_affected() == 1)
 }
 
+/// Whether `hash` is the hash of one of the user's app passwords.
+pub async fn user_has(
+    db: impl SqliteExecutor<'_>,
+    user_id: &str,
+    hash: &[u8],
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM app_passwords WHERE user_id = ? AND hash = ?)")
+        .bind(user_id)
+        .bind(hash)
+        .fetch_one(db)
+        .await
+}
+
 pub async fn delete_all_for_user(db: impl SqliteExecutor<'_>, user_id: &str) -> sqlx::Result<u64> {
     let done = sqlx::query("DELETE FROM app_passwords WHERE user_id = ?")
         .bind(user_id)
@@ -125,6 +138,8 @@ mod tests {
             2
         );
         assert!(get_for_user(&db, "uid-2", "a1").await.unwrap().is_none());
+        assert!(user_has(&db, "uid-1", b"h2").await.unwrap());
+        assert!(!user_has(&db, "uid-2", b"h2").await.unwrap());
         assert!(!delete_for_user(&db, "uid-2", "a1").await.unwrap());
         assert!(delete_for_user(&db, "uid-1", "a1").await.unwrap());
         assert_eq!(delete_all_for_user(&db, "uid-1").await.unwrap(), 1);

@@ -3,6 +3,7 @@
 
 pub mod app_passwords;
 pub mod eventlog;
+pub mod groups;
 pub mod images;
 pub mod notifications;
 mod page;

@@ -23,6 +23,7 @@ use crate::error::Invalid;
 use crate::eventlog::{self, Action, Source};
 use crate::settings::{ProfileConfig, Settings};
 use crate::store;
+use crate::store::Page;
 use crate::store::users::UserRow;
 
 /// Why an account change was refused.
@@ -101,6 +102,47 @@ pub struct Accounts<'a> {
 pub struct Actor<'a> {
     pub user: &'a UserRow,
     pub source: Source,
+}
+
+/// A user with the ids of their groups, as the users API shows them.
+pub struct UserWithGroups {
+    pub user: UserRow,
+    pub group_ids: Vec<String>,
+}
+
+/// A page of users (see [`store::users::list`]) with their groups.
+pub async fn list(
+    db: &SqlitePool,
+    search: Option<&str>,
+    active: Option<bool>,
+    page: Page,
+) -> sqlx::Result<Vec<UserWithGroups>> {
+    let users = store::users::list(db, search, active, page).await?;
+    with_groups(db, users).await
+}
+
+pub async fn get(db: &SqlitePool, id: &str) -> Result<UserWithGroups, UserError> {
+    let user = store::users::find_by_id(db, id)
+        .await?
+        .ok_or(UserError::NotFound)?;
+    let mut found = with_groups(db, vec![user]).await?;
+    found.pop().ok_or(UserError::NotFound)
+}
+
+async fn with_groups(db: &SqlitePool, users: Vec<UserRow>) -> sqlx::Result<Vec<UserWithGroups>> {
+    let ids: Vec<String> = users.iter().map(|user| user.id.clone()).collect();
+    let memberships = store::groups::memberships_of_users(db, &ids).await?;
+    Ok(users
+        .into_iter()
+        .map(|user| {
+            let group_ids = memberships
+                .iter()
+                .filter(|m| m.user_id == user.id)
+                .map(|m| m.group_id.clone())
+                .collect();
+            UserWithGroups { user, group_ids }
+        })
+        .collect())
 }
 
 /// `uid-<uuid>`, the id of users.

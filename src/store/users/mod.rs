@@ -132,6 +132,45 @@ pub async fn find_for_login(
     Ok(row.map(|row| (row.user, row.password_hash)))
 }
 
+/// The user with this id, with the password hash (the directory server binds by id too).
+pub async fn find_by_id_for_login(
+    db: &SqlitePool,
+    id: &str,
+) -> sqlx::Result<Option<(UserRow, String)>> {
+    let row: Option<LoginRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        user_columns!(),
+        ", password_hash FROM users WHERE id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|row| (row.user, row.password_hash)))
+}
+
+/// The users of `ids` (a JSON array is bound, so the query stays static) that exist.
+pub async fn find_many(db: impl SqliteExecutor<'_>, ids: &[String]) -> sqlx::Result<Vec<UserRow>> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE id IN (SELECT value FROM json_each(?))"
+    ))
+    .bind(serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned()))
+    .fetch_all(db)
+    .await
+}
+
+/// Active users by id, as the directory server shows them.
+pub async fn list_active(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<UserRow>> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE active = 1 ORDER BY id"
+    ))
+    .fetch_all(db)
+    .await
+}
+
 #[derive(sqlx::FromRow)]
 struct LoginRow {
     #[sqlx(flatten)]
@@ -338,6 +377,12 @@ pub(crate) mod tests {
             Role::Admin
         );
         assert!(find_by_id(&db, "uid-2").await.unwrap().is_none());
+        let by_id = find_by_id_for_login(&db, "uid-1").await.unwrap().unwrap();
+        assert_eq!(by_id.1, "new");
+        let ids = ["uid-1".to_owned(), "uid-2".to_owned()];
+        assert_eq!(find_many(&db, &ids).await.unwrap().len(), 1);
+        set_active(&db, "uid-1", false).await.unwrap();
+        assert!(list_active(&db).await.unwrap().is_empty());
     }
 
     #[tokio::test]
