@@ -72,7 +72,7 @@ pub async fn authenticate(
     if user.totp_enabled {
         let code = credentials.totp.filter(|code| !code.trim().is_empty());
         let code = code.ok_or(LoginError::TotpRequired)?;
-        accept_code(db, &user, code, ip).await?;
+        accept_code(db, throttle, &user, code, ip).await?;
     }
     throttle.succeeded(attempt);
     Ok(user)
@@ -81,6 +81,7 @@ pub async fn authenticate(
 /// The current TOTP code of a user with 2FA, accepted once.
 async fn accept_code(
     db: &SqlitePool,
+    throttle: &Throttle,
     user: &UserRow,
     code: &str,
     ip: IpAddr,
@@ -89,7 +90,7 @@ async fn accept_code(
         .await?
         .and_then(|state| state.totp_secret);
     let accepted = match secret {
-        Some(secret) => totp::accept(db, &user.id, &secret, code).await?,
+        Some(secret) => check_code(db, throttle, &user.id, &secret, code).await?,
         None => false,
     };
     if !accepted {
@@ -97,6 +98,23 @@ async fn accept_code(
         return Err(LoginError::InvalidTotp);
     }
     Ok(())
+}
+
+/// Whether `code` is a current, unused code of `secret` (see [`totp::accept`]), within the
+/// account's budget of wrong codes.
+pub async fn check_code(
+    db: impl sqlx::SqliteExecutor<'_>,
+    throttle: &Throttle,
+    user_id: &str,
+    secret: &str,
+    code: &str,
+) -> Result<bool, LoginError> {
+    let attempt = throttle.begin_code(user_id)?;
+    let accepted = totp::accept(db, user_id, secret, code).await?;
+    if accepted {
+        throttle.code_succeeded(attempt);
+    }
+    Ok(accepted)
 }
 
 /// The digits of a TOTP code, which apps send after the password.
@@ -143,7 +161,8 @@ pub async fn authenticate_app(
         _ => return Err(refused(login, ip)),
     };
     if two_factor {
-        accept_code(db, &user, &code.ok_or(LoginError::TotpRequired)?, ip).await?;
+        let code = code.ok_or(LoginError::TotpRequired)?;
+        accept_code(db, throttle, &user, &code, ip).await?;
     }
     throttle.succeeded(attempt);
     Ok(user)

@@ -1,6 +1,9 @@
 //! Brute-force protection for password and TOTP checks: a sliding window of failures per client
 //! address, and a growing lockout per account after consecutive failures, whatever the address.
 //!
+//! TOTP codes have a budget of their own per account, whatever the addresses: a right password
+//! from many addresses must not buy many guesses at a six-digit code.
+//!
 //! An attempt is counted as a failure when it begins and refunded when it succeeds, so attempts
 //! sent in parallel cannot all pass the check before any of them has failed.
 
@@ -20,6 +23,9 @@ pub const IP_WINDOW: TimeDelta = TimeDelta::seconds(60);
 pub const ACCOUNT_MAX_FAILURES: u32 = 10;
 const ACCOUNT_BASE_LOCK: TimeDelta = TimeDelta::seconds(30);
 const ACCOUNT_MAX_LOCK: TimeDelta = TimeDelta::minutes(15);
+/// Wrong TOTP codes an account may get within [`CODE_WINDOW`], from any address.
+pub const CODE_MAX_FAILURES: usize = 5;
+pub const CODE_WINDOW: TimeDelta = TimeDelta::minutes(5);
 /// An account quiet this long starts counting afresh; it is also when its entry may go.
 const ACCOUNT_FORGET: TimeDelta = TimeDelta::hours(1);
 /// The maps are swept of stale entries when they grow past this.
@@ -43,6 +49,7 @@ pub struct Throttle {
 struct State {
     by_ip: HashMap<IpAddr, VecDeque<DateTime<Utc>>>,
     by_account: HashMap<String, Account>,
+    codes: HashMap<String, VecDeque<DateTime<Utc>>>,
 }
 
 #[derive(Debug, Default)]
@@ -57,6 +64,14 @@ struct Account {
 #[must_use = "an attempt that succeeds must be refunded"]
 pub struct Attempt {
     ip: IpAddr,
+    account: String,
+    at: DateTime<Utc>,
+}
+
+/// A TOTP code being checked: counted as wrong until [`Throttle::code_succeeded`] refunds it.
+#[derive(Debug)]
+#[must_use = "a right code must be refunded"]
+pub struct CodeAttempt {
     account: String,
     at: DateTime<Utc>,
 }
@@ -141,6 +156,40 @@ impl Throttle {
         })
     }
 
+    /// Before checking a TOTP code of `account` (a user id): refused while the account has had
+    /// [`CODE_MAX_FAILURES`] wrong codes within [`CODE_WINDOW`].
+    pub fn begin_code(&self, account: &str) -> Result<CodeAttempt, RateLimited> {
+        let now = self.clock.now();
+        let mut state = self.state();
+        if state.codes.len() > SWEEP_ABOVE {
+            state
+                .codes
+                .retain(|_, failures| failures.back().is_some_and(|at| *at > now - CODE_WINDOW));
+        }
+        let failures = state.codes.entry(account.to_owned()).or_default();
+        while failures.front().is_some_and(|at| *at <= now - CODE_WINDOW) {
+            failures.pop_front();
+        }
+        if failures.len() >= CODE_MAX_FAILURES {
+            let oldest = failures.front().copied().unwrap_or(now);
+            return Err(too_many(oldest + CODE_WINDOW - now));
+        }
+        failures.push_back(now);
+        Ok(CodeAttempt {
+            account: account.to_owned(),
+            at: now,
+        })
+    }
+
+    pub fn code_succeeded(&self, attempt: CodeAttempt) {
+        let mut state = self.state();
+        if let Some(failures) = state.codes.get_mut(&attempt.account)
+            && let Some(position) = failures.iter().rposition(|at| *at == attempt.at)
+        {
+            failures.remove(position);
+        }
+    }
+
     /// The attempt succeeded: it is no failure, and the account's count starts again.
     pub fn succeeded(&self, attempt: Attempt) {
         let mut state = self.state();
@@ -177,7 +226,7 @@ mod tests {
         IpAddr::from([192, 0, 2, last])
     }
 
-    fn retry_after(result: Result<Attempt, RateLimited>) -> u64 {
+    fn retry_after<T: std::fmt::Debug>(result: Result<T, RateLimited>) -> u64 {
         match result {
             Err(RateLimited {
                 retry_after_secs, ..
@@ -238,6 +287,22 @@ mod tests {
         throttle.succeeded(good);
         let _failed = throttle.begin(ip(96), "uid-1").unwrap();
         let _next = throttle.begin(ip(95), "uid-1").unwrap();
+    }
+
+    #[test]
+    fn an_account_gets_five_wrong_codes_per_five_minutes_whatever_the_address() {
+        let (throttle, clock) = throttle();
+        let right = throttle.begin_code("uid-1").unwrap();
+        throttle.code_succeeded(right);
+        for _ in 0..CODE_MAX_FAILURES {
+            let _wrong = throttle.begin_code("uid-1").unwrap();
+        }
+        let wait = retry_after(throttle.begin_code("uid-1"));
+        assert!((299..=300).contains(&wait), "{wait}");
+        let _other = throttle.begin_code("uid-2").unwrap();
+        clock.advance(CODE_WINDOW);
+        let again = throttle.begin_code("uid-1").unwrap();
+        throttle.code_succeeded(again);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
-use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
+use croner::{Cron, CronComponent};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -38,8 +38,24 @@ fn parse(pattern: &str) -> Option<Cron> {
     parser.parse(pattern).ok()
 }
 
+/// croner's bit of a plain value in a component (its `ALL_BIT`, which the crate keeps private);
+/// a unit test pins what it means.
+const VALUE_BIT: u8 = 1;
+
+/// How far ahead a pattern must fire: any calendar rule of day, month and weekday that fires at
+/// all (Feb 29 on a Monday included) does within 30 years.
+const MUST_FIRE_WITHIN_DAYS: i64 = 30 * 366;
+
+fn values(component: &CronComponent) -> impl Iterator<Item = u16> + '_ {
+    (component.min..=component.max)
+        .filter(|value| component.is_bit_set(*value, VALUE_BIT).unwrap_or(false))
+}
+
 impl AutoupdatePattern {
-    /// `never`, or a pattern that fires, at most once a minute.
+    /// `never`, or a pattern that fires, at most once a minute. The checks read the parsed
+    /// fields and look at most 30 years of days ahead, so no pattern costs more than a
+    /// millisecond or so (a search for the next run of one that never fires would take
+    /// seconds).
     pub fn new(pattern: &str) -> Result<Self, Invalid> {
         let pattern = pattern.trim();
         if pattern == NEVER {
@@ -51,16 +67,29 @@ impl AutoupdatePattern {
             return Err(invalid("use 6 fields (seconds first) or 5, or \"never\""));
         }
         let cron = parse(pattern).ok_or_else(|| invalid("it is not a cron pattern"))?;
-        let start = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap_or_default();
-        let runs: Vec<DateTime<Utc>> = cron.iter_after(start).take(64).collect();
-        if runs.is_empty() {
+        let fields = &cron.pattern;
+        let (second, minute, hour) = (
+            values(&fields.seconds).next(),
+            values(&fields.minutes).next(),
+            values(&fields.hours).next(),
+        );
+        let (Some(second), Some(minute), Some(hour)) = (second, minute, hour) else {
             return Err(invalid("it never fires"));
-        }
-        if runs
-            .windows(2)
-            .any(|pair| pair[1] - pair[0] < TimeDelta::minutes(1))
-        {
+        };
+        if values(&fields.seconds).nth(1).is_some() {
             return Err(invalid("it fires more than once a minute"));
+        }
+        let start = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        let time = |day: i64| {
+            (start.date_naive() + TimeDelta::days(day))
+                .and_hms_opt(hour.into(), minute.into(), second.into())
+                .map(|at| at.and_utc())
+        };
+        let fires = (0..MUST_FIRE_WITHIN_DAYS)
+            .filter_map(time)
+            .any(|at| cron.is_time_matching(&at).unwrap_or(false));
+        if !fires {
+            return Err(invalid("it never fires"));
         }
         Ok(Self(pattern.to_owned()))
     }
@@ -153,6 +182,41 @@ mod tests {
         ] {
             assert!(AutoupdatePattern::new(bad).is_err(), "{bad}");
         }
+    }
+
+    fn refusal(pattern: &str) -> String {
+        AutoupdatePattern::new(pattern).unwrap_err().0
+    }
+
+    #[test]
+    fn never_firing_and_too_frequent_patterns_are_told_apart() {
+        for never in [
+            ", * * * * *",
+            ",,,, * * * *",
+            "0 0 0 31 2 *",
+            "0 0 0 30 2 *",
+        ] {
+            assert_eq!(refusal(never), "Invalid pattern: it never fires", "{never}");
+        }
+        for often in ["* * * * * *", "1,2 * * * * *", "*/30 0 1 * * *"] {
+            assert_eq!(
+                refusal(often),
+                "Invalid pattern: it fires more than once a minute",
+                "{often}"
+            );
+        }
+        assert!(
+            AutoupdatePattern::new("0 0 0 29 2 *").is_ok(),
+            "leap days come"
+        );
+        assert!(AutoupdatePattern::new("0 0 0 L 2 *").is_ok());
+    }
+
+    #[test]
+    fn the_value_bit_is_the_bit_of_a_plain_value() {
+        let cron = parse("5 * * * * *").unwrap();
+        assert_eq!(values(&cron.pattern.seconds).collect::<Vec<_>>(), [5]);
+        assert_eq!(values(&cron.pattern.minutes).count(), 60);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::rules::{self, ensure_outranks};
 use super::{Accounts, Actor, UserError, manageable, not_yourself, record_update};
 use crate::auth::throttle::Throttle;
-use crate::auth::{CLIENT_WEBADMIN, secrets, totp};
+use crate::auth::{CLIENT_WEBADMIN, login, secrets};
 use crate::eventlog::Source;
 use crate::store;
 use crate::store::users::UserRow;
@@ -79,16 +79,24 @@ pub async fn reset_password(
     Ok(())
 }
 
+/// The session that turns 2FA on, and where it comes from.
+pub struct Session<'a> {
+    pub token_id: &'a str,
+    pub ip: IpAddr,
+    pub source: Source,
+}
+
 /// Turns 2FA on with a code of the secret made before; wrong codes count against the user like
-/// wrong passwords. Only the secret the code was checked against is enabled.
+/// wrong passwords. Only the secret the code was checked against is enabled. The user's other
+/// login sessions end, as after a password change: they were opened without the second factor.
 pub async fn enable_two_factor(
     accounts: Accounts<'_>,
     throttle: &Throttle,
     user: &UserRow,
-    ip: IpAddr,
-    source: &Source,
+    session: &Session<'_>,
     code: &str,
 ) -> Result<(), UserError> {
+    let (ip, source) = (session.ip, &session.source);
     if code.trim().is_empty() {
         return Err(UserError::Invalid("totpToken must not be empty".into()));
     }
@@ -99,7 +107,7 @@ pub async fn enable_two_factor(
     let secret = current.totp_secret.ok_or(UserError::WrongCode)?;
     let mut tx = store::begin_write(accounts.db).await?;
     // Cloudron checks the code before the enabled flag: a bad code is 412 even when enabled.
-    if !totp::accept(&mut *tx, &user.id, &secret, code).await? {
+    if !login::check_code(&mut *tx, throttle, &user.id, &secret, code).await? {
         return Err(UserError::WrongCode);
     }
     throttle.succeeded(attempt);
@@ -114,6 +122,8 @@ pub async fn enable_two_factor(
             "The secret changed meanwhile; scan the new QR code".into(),
         ));
     }
+    store::tokens::delete_for_client(&mut *tx, &user.id, CLIENT_WEBADMIN, Some(session.token_id))
+        .await?;
     let changed = json!({ "twoFactorAuthenticationEnabled": true });
     record_update(&mut tx, user, source, changed).await?;
     tx.commit().await?;

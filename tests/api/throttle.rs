@@ -12,7 +12,7 @@ use reqwest::header::RETRY_AFTER;
 use serde_json::json;
 
 use crate::support::{
-    OWNER_PASSWORD, TestServer, enable_two_factor, expect_error, expect_error_exact,
+    OWNER_PASSWORD, TestServer, enable_two_factor, expect_error, expect_error_exact, totp_code,
 };
 
 async fn start() -> (TestServer, Arc<ManualClock>) {
@@ -141,7 +141,7 @@ async fn wrong_totp_codes_count_as_failures() {
     let owner = server.owner_token().await;
     enable_two_factor(&server, &owner).await;
 
-    for _ in 0..10 {
+    for _ in 0..5 {
         let body = json!({"username": "alice", "password": OWNER_PASSWORD, "totpToken": "000000"});
         let (code, _) = server.post("/api/v1/auth/login", "", body).await;
         assert_eq!(code, StatusCode::UNAUTHORIZED);
@@ -205,4 +205,51 @@ async fn an_overlong_username_is_refused_before_anything_else() {
     let body = json!({"username": "a".repeat(300), "password": "x"});
     let answer = server.post("/api/v1/auth/login", "", body).await;
     expect_error_exact(answer, StatusCode::BAD_REQUEST, "username is too long");
+}
+
+/// A login with the right password and `code`, from `from`: the status.
+async fn code_from(server: &TestServer, from: [u8; 4], code: &str) -> StatusCode {
+    let client = reqwest::Client::builder()
+        .local_address(IpAddr::from(from))
+        .build()
+        .unwrap();
+    let body = json!({"username": "alice", "password": OWNER_PASSWORD, "totpToken": code});
+    let response = client
+        .post(server.url("/api/v1/auth/login"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    response.status()
+}
+
+#[tokio::test]
+async fn sixty_wrong_codes_from_sixty_addresses_get_at_most_five_checks() {
+    let (server, clock) = start().await;
+    let owner = server.owner_token().await;
+    let two_factor = enable_two_factor(&server, &owner).await;
+    let right = |at| totp_code(&two_factor.secret, at);
+    let wrong = if right(chrono::Utc::now()) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+
+    let mut checked = 0;
+    for n in 0..60u8 {
+        match code_from(&server, [127, 0, 1, n + 1], wrong).await {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("attempt {n}: {other}"),
+        }
+    }
+
+    assert!(checked <= 5, "{checked} wrong codes were checked");
+    clock.advance(TimeDelta::minutes(5));
+    // Codes follow real time; the enable code's step is spent, the next one is not.
+    let code = right(chrono::Utc::now() + TimeDelta::seconds(30));
+    assert_eq!(
+        code_from(&server, [127, 0, 2, 1], &code).await,
+        StatusCode::OK
+    );
 }

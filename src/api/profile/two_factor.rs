@@ -11,7 +11,7 @@ use crate::error::{ApiError, ApiJson, ErrorBody};
 use crate::settings::CloudronName;
 use crate::state::AppState;
 use crate::store;
-use crate::users;
+use crate::users::{self, Session};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TwoFactorSecret {
@@ -57,7 +57,8 @@ pub struct EnableTwoFactorRequest {
     pub totp_token: String,
 }
 
-/// Turn 2FA on with a code of the secret; from then on login needs `totpToken`.
+/// Turn 2FA on with a code of the secret; from then on login needs `totpToken`. The caller's
+/// other login sessions end (API tokens stay).
 #[utoipa::path(post, path = "/api/v1/profile/twofactorauthentication_enable", tag = "Profile",
     request_body = EnableTwoFactorRequest,
     responses((status = 204, description = "Enabled"), (status = 400, body = ErrorBody),
@@ -70,17 +71,13 @@ pub async fn enable_two_factor(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<EnableTwoFactorRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let (user, source) = (&caller.user, caller.source());
-    let code = &req.totp_token;
-    users::enable_two_factor(
-        state.accounts(),
-        &state.throttle,
-        user,
-        caller.ip,
-        &source,
-        code,
-    )
-    .await?;
+    let session = Session {
+        token_id: &caller.token_id,
+        ip: caller.ip,
+        source: caller.source(),
+    };
+    let (user, code) = (&caller.user, &req.totp_token);
+    users::enable_two_factor(state.accounts(), &state.throttle, user, &session, code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -174,3 +174,31 @@ async fn enable_needs_a_secret_and_a_code() {
         .await;
     expect_error_exact(answer, StatusCode::BAD_REQUEST, "password is required");
 }
+
+#[tokio::test]
+async fn enabling_two_factor_ends_the_other_login_sessions_but_not_api_tokens() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let (_, first) = server.add_user(&owner, "bob", "user").await;
+    let second = server.login("bob", USER_PASSWORD).await;
+    let script = server.create_token(&first, json!({"name": "script"})).await;
+    assert_eq!(
+        server.get("/api/v1/profile", &second).await.0,
+        StatusCode::OK
+    );
+
+    enable_two_factor(&server, &first).await;
+
+    assert_eq!(
+        server.get("/api/v1/profile", &second).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        server.get("/api/v1/profile", &first).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        server.get("/api/v1/profile", &script).await.0,
+        StatusCode::OK
+    );
+}
