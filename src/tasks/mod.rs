@@ -68,6 +68,8 @@ pub struct TaskContext {
     id: i64,
     db: SqlitePool,
     log: Arc<TaskLog>,
+    /// Where the task's log and the record of its running command are.
+    logs_dir: PathBuf,
 }
 
 impl TaskContext {
@@ -145,6 +147,7 @@ impl TaskRunner {
         max_running: usize,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Self> {
+        command::kill_leftovers(&logs_dir);
         let error =
             json!({ "message": "Task was interrupted by a server restart", "code": "crashed" });
         for task in store::tasks::fail_unfinished(&db, &error, &now_iso()).await? {
@@ -295,6 +298,7 @@ async fn execute<J: Job>(
         id,
         db: inner.db.clone(),
         log,
+        logs_dir: inner.logs_dir.clone(),
     };
     let running = AssertUnwindSafe(tokio::time::timeout(limit, job.run(ctx))).catch_unwind();
     tokio::select! {

@@ -4,3 +4,4 @@
 mod admin;
 mod backup;
 mod serve;
+mod task_commands;

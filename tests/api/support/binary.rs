@@ -88,6 +88,12 @@ impl Served {
         activated["token"].as_str().unwrap().to_owned()
     }
 
+    /// SIGKILL: boxd dies at once, as in a crash or an OOM kill.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// SIGTERM, then the exit status within 10 s.
     pub fn terminate(mut self) -> (std::process::ExitStatus, Duration, String) {
         let started = Instant::now();
