@@ -34,7 +34,16 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 const TASK_GRACE: Duration = Duration::from_secs(1);
 
 /// The routes, split into public ones and ones behind the token layer, and their OpenAPI paths.
-fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
+/// The routes: public ones, ones behind the token layer, uploads (behind it too, and limited in
+/// number at once), and the OpenAPI document of them all.
+struct Routes {
+    public: Router<AppState>,
+    protected: Router<AppState>,
+    uploads: Router<AppState>,
+    doc: utoipa::openapi::OpenApi,
+}
+
+fn routes() -> Routes {
     let (public, public_doc) = OpenApiRouter::new()
         .routes(routes!(api::auth::login))
         .routes(routes!(api::cloudron::get_cloudron_avatar))
@@ -43,7 +52,7 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::profile::get_avatar))
         .routes(routes!(api::provision::activate))
         .split_for_parts();
-    let uploads = OpenApiRouter::new()
+    let (uploads, uploads_doc) = OpenApiRouter::new()
         .routes(routes!(
             api::branding::get_branding_avatar,
             api::branding::set_branding_avatar
@@ -57,7 +66,8 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
             api::profile::get_background_image_alias,
             api::profile::set_background_image_alias
         ))
-        .layer(DefaultBodyLimit::max(api::uploads::UPLOAD_BODY_LIMIT));
+        .layer(DefaultBodyLimit::max(api::uploads::UPLOAD_BODY_LIMIT))
+        .split_for_parts();
     let (protected, protected_doc) = OpenApiRouter::new()
         .routes(routes!(
             api::app_passwords::list_app_passwords,
@@ -160,28 +170,42 @@ fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::users::set_user_password))
         .routes(routes!(api::users::disable_user_two_factor))
         .routes(routes!(api::users::set_user_groups))
-        .merge(uploads)
         .split_for_parts();
     let mut doc = openapi::ApiDoc::openapi();
     doc.merge(public_doc);
     doc.merge(protected_doc);
-    (public, protected, doc)
+    doc.merge(uploads_doc);
+    Routes {
+        public,
+        protected,
+        uploads,
+        doc,
+    }
 }
 
 /// The OpenAPI document as `boxd openapi` prints it and `/api/v1/openapi.json` serves it.
 pub fn openapi_json() -> String {
-    let doc = routes().2;
+    let doc = routes().doc;
     let mut json = serde_json::to_string_pretty(&doc).unwrap_or_default();
     json.push('\n');
     json
 }
 
 pub fn router(state: AppState) -> Router {
-    let (public, protected, doc) = routes();
+    let Routes {
+        public,
+        protected,
+        uploads,
+        doc,
+    } = routes();
     let spec: Arc<str> = serde_json::to_string_pretty(&doc)
         .unwrap_or_default()
         .into();
-    let protected = protected.route_layer(from_fn_with_state(
+    let uploads = uploads.route_layer(from_fn_with_state(
+        state.upload_slots.clone(),
+        api::uploads::one_of_a_few,
+    ));
+    let protected = protected.merge(uploads).route_layer(from_fn_with_state(
         state.clone(),
         auth::layer::require_token,
     ));
@@ -290,7 +314,7 @@ mod tests {
     /// The resources of the routes behind the token layer (the first path segment after
     /// `/api/v1/` of every operation that declares a security scheme).
     fn protected_resources() -> BTreeSet<String> {
-        let doc = serde_json::to_value(routes().2).unwrap();
+        let doc = serde_json::to_value(routes().doc).unwrap();
         let mut resources = BTreeSet::new();
         for (path, item) in doc["paths"].as_object().unwrap() {
             let secured = item

@@ -7,7 +7,7 @@ use anyhow::Context;
 use chrono_tz::Tz;
 use serde_json::json;
 use sqlx::SqlitePool;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::cache::AuthCache;
@@ -16,6 +16,7 @@ use crate::auth::throttle::Throttle;
 use crate::certs::Certs;
 use crate::config::Config;
 use crate::eventlog::{self, Action, Source};
+use crate::images::UPLOAD_SLOTS;
 use crate::ldap::Directory;
 use crate::network::{Network, Policy};
 use crate::settings::{self, Blocklist, DirectoryServerConfig, Settings, TimeZone, TrustedIps};
@@ -55,6 +56,8 @@ pub struct AppState {
     pub certs: Certs,
     /// The directory server's setting (applied at once) and its listening addresses.
     pub directory_server: Arc<Directory>,
+    /// Image uploads read at once.
+    pub upload_slots: Arc<Semaphore>,
     /// Cancelled on shutdown: streams end, tasks stop, background jobs end.
     pub shutdown: CancellationToken,
 }
@@ -121,6 +124,7 @@ impl AppState {
             network: Arc::new(network),
             time_zone: Arc::new(watch::Sender::new(zone)),
             http,
+            upload_slots: Arc::new(Semaphore::new(UPLOAD_SLOTS)),
             shutdown,
         })
     }

@@ -11,7 +11,7 @@ use super::Empty;
 use super::uploads::{self, AvatarUpload};
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiJson, ErrorBody};
-use crate::images;
+use crate::images::{self, ImageKind};
 use crate::settings::CloudronName;
 use crate::state::AppState;
 use crate::store;
@@ -85,7 +85,7 @@ pub async fn set_branding_avatar(
         ));
     }
     let bytes = uploads::required_file(req, &state, "avatar").await?;
-    let image = images::validate(bytes)?;
+    let image = images::validate(bytes, ImageKind::Avatar)?;
     store::images::put(&state.db, images::CLOUDRON_AVATAR, None, &image).await?;
     Ok(Json(Empty {}))
 }

@@ -1,11 +1,16 @@
 //! Not a resource: the multipart image upload and the image response that `/profile`,
 //! `/branding` and `/cloudron` share. What makes an image acceptable is [`crate::images`].
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::extract::multipart::{Field, MultipartError};
-use axum::extract::{FromRequest, Multipart, Request};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tokio::sync::Semaphore;
 
 use utoipa::ToSchema;
 
@@ -15,6 +20,32 @@ use crate::store::images::ImageRow;
 
 /// The request limit of upload routes: the image plus multipart framing.
 pub const UPLOAD_BODY_LIMIT: usize = MAX_IMAGE_BYTES + 64 * 1024;
+/// How long an upload waits for a slot before it is turned away.
+const UPLOAD_WAIT: Duration = Duration::from_secs(5);
+
+/// Layer of the upload routes: a few uploads at a time, so parallel uploads cannot take
+/// unbounded memory; one that finds no slot within [`UPLOAD_WAIT`] gets 429 before its body is
+/// read. Reads (GET) pass.
+pub async fn one_of_a_few(
+    State(slots): State<Arc<Semaphore>>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    if req.method() == Method::GET || req.method() == Method::HEAD {
+        return Ok(next.run(req).await);
+    }
+    let slot = tokio::time::timeout(UPLOAD_WAIT, slots.acquire_owned())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or_else(|| ApiError::TooManyRequests {
+            message: "Too many uploads at once; retry shortly".into(),
+            retry_after_secs: 1,
+        })?;
+    let response = next.run(req).await;
+    drop(slot);
+    Ok(response)
+}
 
 /// The multipart form of an avatar upload.
 #[derive(ToSchema)]
@@ -80,11 +111,13 @@ pub async fn required_file<S: Send + Sync>(
 
 /// Reads one multipart file field, refusing it as soon as it passes the size cap.
 async fn read_field(mut field: Field<'_>) -> Result<Vec<u8>, ApiError> {
+    // Grown in steps of at most a chunk past what arrived, never doubled to twice an image.
     let mut bytes = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
         if bytes.len() + chunk.len() > MAX_IMAGE_BYTES {
             return Err(ImageError::TooLarge.into());
         }
+        bytes.reserve_exact(chunk.len());
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)

@@ -11,7 +11,7 @@ use crate::api::Empty;
 use crate::api::uploads::{self, AvatarUpload, BackgroundUpload};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, ErrorBody};
-use crate::images::{self, Avatar, avatar_name, background_name};
+use crate::images::{self, Avatar, ImageKind, avatar_name, background_name};
 use crate::state::AppState;
 use crate::store;
 
@@ -35,7 +35,7 @@ pub async fn set_avatar(
 ) -> Result<Json<Empty>, ApiError> {
     let avatar = if uploads::is_multipart(&req) {
         let bytes = uploads::required_file(req, &state, "avatar").await?;
-        Avatar::Upload(images::validate(bytes)?)
+        Avatar::Upload(images::validate(bytes, ImageKind::Avatar)?)
     } else {
         let ApiJson(choice) = ApiJson::<AvatarChoice>::from_request(req, &state).await?;
         match choice.avatar.as_str() {
@@ -110,7 +110,7 @@ pub async fn set_background_image(
         .ok_or_else(|| ApiError::bad_request("backgroundImage must be provided"))?;
     let image = match bytes.is_empty() {
         true => None,
-        false => Some(images::validate(bytes)?),
+        false => Some(images::validate(bytes, ImageKind::Background)?),
     };
     images::set_background(state.accounts(), &caller.user.id, image).await?;
     Ok(Json(Empty {}))

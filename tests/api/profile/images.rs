@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH, X_CONTENT_TYPE_OPTIONS};
 use serde_json::json;
 
-use crate::support::{TestServer, expect_error, expect_error_exact, form, jpeg, png};
+use crate::support::{TestServer, expect_error, expect_error_exact, form, gif, jpeg, png};
 
 #[tokio::test]
 async fn an_uploaded_avatar_is_served_publicly_with_the_type_of_its_content() {
@@ -234,7 +234,7 @@ async fn uploads_are_validated_by_content_and_size() {
         (
             form("avatar", "bomb.png", "image/png", &png(65535, 65535)),
             StatusCode::BAD_REQUEST,
-            "The image is 65535x65535 pixels; at most 8192 per side and 40000000 in all",
+            "The image is 65535x65535 pixels; at most 4096 per side and 16777216 in all",
         ),
         (
             form("avatar", "big.png", "image/png", &oversized),
@@ -268,4 +268,56 @@ async fn uploads_are_validated_by_content_and_size() {
         (json!(""), json!(false)),
         "nothing was stored"
     );
+}
+
+#[tokio::test]
+async fn image_bombs_within_the_byte_cap_are_refused() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let cases = [
+        (
+            "/api/v1/profile/background_image",
+            form("backgroundImage", "wide.png", "image/png", &png(8000, 5000)),
+            "The image is 8000x5000 pixels; at most 8192 per side and 16777216 in all",
+        ),
+        (
+            "/api/v1/profile/avatar",
+            form("avatar", "tall.png", "image/png", &png(100, 5000)),
+            "The image is 100x5000 pixels; at most 4096 per side and 16777216 in all",
+        ),
+        (
+            "/api/v1/profile/avatar",
+            form("avatar", "movie.gif", "image/gif", &gif(64, 64, 1000)),
+            "The animation has 1000 frames of 64x64 pixels; at most 100 frames and 67108864 pixels in all",
+        ),
+    ];
+    for (path, body, expected) in cases {
+        let answer = server.upload(path, &owner, body).await;
+        expect_error_exact(answer, StatusCode::BAD_REQUEST, expected);
+    }
+    let (_, profile) = server.get("/api/v1/profile", &owner).await;
+    assert_eq!(profile["hasBackgroundImage"], false);
+}
+
+#[tokio::test]
+async fn twenty_parallel_large_uploads_are_all_answered() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let mut large = png(100, 100);
+    large.resize(5 * 1024 * 1024 - 1024, 0);
+    let body = form("backgroundImage", "bg.png", "image/png", &large);
+
+    let answers = futures_util::future::join_all(
+        (0..20).map(|_| server.upload("/api/v1/profile/background_image", &owner, body.clone())),
+    )
+    .await;
+
+    for (code, body) in answers {
+        assert!(
+            code == StatusCode::OK || code == StatusCode::TOO_MANY_REQUESTS,
+            "{code} {body}"
+        );
+    }
+    let (_, profile) = server.get("/api/v1/profile", &owner).await;
+    assert_eq!(profile["hasBackgroundImage"], true);
 }

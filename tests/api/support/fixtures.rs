@@ -20,6 +20,20 @@ pub fn png(width: u32, height: u32) -> Vec<u8> {
     png
 }
 
+/// A GIF of `frames` frames on a `width` x `height` screen (each frame a 1x1 image).
+pub fn gif(width: u16, height: u16, frames: usize) -> Vec<u8> {
+    let mut gif = b"GIF89a".to_vec();
+    gif.extend_from_slice(&width.to_le_bytes());
+    gif.extend_from_slice(&height.to_le_bytes());
+    gif.extend_from_slice(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0]);
+    for _ in 0..frames {
+        gif.extend_from_slice(b"!\xf9\x04\x00\x0a\x00\x00\x00");
+        gif.extend_from_slice(b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00");
+    }
+    gif.push(b';');
+    gif
+}
+
 /// A JPEG start (SOI, then an SOF0 giving 40 x 30).
 pub fn jpeg() -> Vec<u8> {
     let mut jpeg = vec![

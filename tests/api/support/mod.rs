@@ -15,8 +15,8 @@ pub use expect::{
     expect_admin_only, expect_error, expect_error_exact, expect_secret_hidden_and_kept,
 };
 pub use fixtures::{
-    enable_two_factor, form, jpeg, png, totp_code, try_login, user_body, wait_for_notification,
-    wait_for_task,
+    enable_two_factor, form, gif, jpeg, png, totp_code, try_login, user_body,
+    wait_for_notification, wait_for_task,
 };
 pub use jobs::{Gated, start_job};
 pub use releases::{Releases, Signer, UpdateSetup, tarball};
