@@ -19,6 +19,7 @@ use crate::eventlog::{self, Action, Source};
 use crate::images::UPLOAD_SLOTS;
 use crate::ldap::Directory;
 use crate::network::{Network, Policy};
+use crate::outbound::{Guard, Guarded};
 use crate::settings::{self, Blocklist, DirectoryServerConfig, Settings, TimeZone, TrustedIps};
 use crate::store::{self, Revision};
 use crate::tasks::TaskRunner;
@@ -46,7 +47,7 @@ pub struct AppState {
     /// The zone schedules run in; subscribers see changes at once.
     pub time_zone: Arc<watch::Sender<Tz>>,
     /// For outbound calls (address detection, release feeds).
-    pub http: reqwest::Client,
+    pub http: Guarded,
     pub tasks: TaskRunner,
     pub log_streams: Arc<StreamLimits>,
     pub updater: Updater,
@@ -89,11 +90,13 @@ impl AppState {
         let Blocklist(blocklist) = settings::get(&db).await?;
         let network = Network::new(Policy::parse(&trusted, &blocklist)?);
         let TimeZone(zone) = settings::get(&db).await?;
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("boxd/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .context("cannot build the HTTP client")?;
+        // The detection endpoints are the operator's; where they redirect is checked.
+        let detection = Guard::trusting(&[&config.ipv4_detect_url, &config.ipv6_detect_url]);
+        let http = Guarded::new(
+            reqwest::Client::builder().connect_timeout(Duration::from_secs(5)),
+            detection,
+        )
+        .context("cannot build the HTTP client")?;
         let AutoupdatePattern(pattern) = settings::get(&db).await?;
         let directory_server: DirectoryServerConfig = settings::get(&db).await?;
         let shutdown = CancellationToken::new();
@@ -114,7 +117,7 @@ impl AppState {
             db,
             certs,
             tasks,
-            updater: Updater::new()?,
+            updater: Updater::new(config.update.feed_url.as_deref())?,
             autoupdate_pattern: Arc::new(watch::Sender::new(pattern)),
             directory_server: Arc::new(Directory::new(directory_server)),
             log_streams: StreamLimits::new(config.max_log_streams, config.max_log_streams_per_user),

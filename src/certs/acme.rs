@@ -20,7 +20,7 @@ use super::challenges::Challenges;
 use super::files::{self, CertInfo};
 use crate::clock::iso;
 use crate::config::CertConfig;
-use crate::outbound::{self, describe};
+use crate::outbound::{self, Guard, Guarded, describe};
 use crate::settings::{self, Setting};
 use crate::tasks::TaskContext;
 
@@ -31,21 +31,19 @@ const ISSUANCE_TIMEOUT: Duration = Duration::from_secs(120);
 const ACCOUNT_GONE: &str = "urn:ietf:params:acme:error:accountDoesNotExist";
 
 /// instant-acme's transport: reqwest trusting the system roots plus `--acme-ca-file`, with
-/// timeouts, a size cap, no redirects, and every URL the directory names held to the outbound
-/// rule (the directory's own host, or https on a public host).
+/// timeouts, a size cap, and every URL the directory names held to the outbound guard (the
+/// directory's own host, or https on a public host).
 #[derive(Clone)]
 pub struct AcmeHttp {
-    client: reqwest::Client,
+    client: Guarded,
     directory_url: String,
 }
 
 impl AcmeHttp {
     pub fn new(config: &CertConfig) -> anyhow::Result<Self> {
         let mut builder = reqwest::Client::builder()
-            .user_agent(concat!("boxd/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
-            .redirect(reqwest::redirect::Policy::none());
+            .timeout(Duration::from_secs(30));
         if let Some(path) = &config.acme_ca_file {
             let shown = path.display();
             let pem = std::fs::read(path)
@@ -58,9 +56,9 @@ impl AcmeHttp {
             );
             builder = builder.tls_certs_merge(roots);
         }
+        let guard = Guard::trusting(&[&config.acme_directory_url]);
         Ok(Self {
-            client: builder
-                .build()
+            client: Guarded::new(builder, guard)
                 .context("cannot build the ACME client (is --acme-ca-file a CA certificate?)")?,
             directory_url: config.acme_directory_url.clone(),
         })
@@ -72,20 +70,18 @@ impl AcmeHttp {
     ) -> Result<BytesResponse, String> {
         let (parts, body) = request.into_parts();
         let url = parts.uri.to_string();
-        if !outbound::remote_url_allowed(&url, &self.directory_url) {
-            return Err(format!(
+        let request = self.client.request(parts.method, &url).map_err(|why| {
+            format!(
                 "the ACME server named {}, which is neither on its own host nor an https URL of \
-                 a public host",
+                 a public host: {why}",
                 outbound::redact(&url)
-            ));
-        }
+            )
+        })?;
         let body = match body.collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(never) => match never {},
         };
-        let response = self
-            .client
-            .request(parts.method, &url)
+        let response = request
             .headers(parts.headers)
             .body(body)
             .send()

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::{Family, IpConfig, IpSource};
-use crate::outbound;
+use crate::outbound::{self, Guarded};
 
 /// Detection answers in time or fails: it never holds a request (or the DNS job) for long.
 pub const DETECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -19,7 +19,7 @@ pub struct DetectError(pub String);
 
 /// The address `config` names for `family`; `None` when the provider is `noop`.
 pub async fn resolve(
-    http: &reqwest::Client,
+    http: &Guarded,
     config: &IpConfig,
     family: Family,
     detect_url: &str,
@@ -35,7 +35,7 @@ pub async fn resolve(
     }
 }
 
-async fn detect(http: &reqwest::Client, url: &str, family: Family) -> Result<IpAddr, DetectError> {
+async fn detect(http: &Guarded, url: &str, family: Family) -> Result<IpAddr, DetectError> {
     let shown = outbound::redact(url);
     let fail = |why: String| {
         DetectError(format!(

@@ -13,7 +13,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::{BoxUpdateInfo, current_version};
 use crate::clock::iso;
-use crate::outbound::{self, describe};
+use crate::outbound::{self, Guarded, describe};
 use crate::store;
 use crate::tasks::{Job, TaskContext};
 
@@ -21,7 +21,7 @@ const SIGNATURE_MAX_BYTES: usize = 16 * 1024;
 
 pub struct UpdateJob {
     pub(super) db: SqlitePool,
-    pub(super) http: reqwest::Client,
+    pub(super) http: Guarded,
     pub(super) release: BoxUpdateInfo,
     pub(super) skip_backup: bool,
     pub(super) public_key: Arc<minisign_verify::PublicKey>,
@@ -168,6 +168,7 @@ impl UpdateJob {
         let mut response = self
             .http
             .get(&self.release.source_tarball_url)
+            .map_err(|why| anyhow::anyhow!("cannot download the release: {why}"))?
             .send()
             .await
             .map_err(|err| anyhow::anyhow!("cannot download the release: {}", describe(err)))?;

@@ -16,10 +16,11 @@ pub use job::UpdateJob;
 
 use crate::eventlog::{self, Action, Source};
 use crate::notifications::{self, BOX_UPDATE};
+use crate::outbound::{self, Guard, Guarded};
 use crate::settings::{self, Setting};
 use crate::state::AppState;
+use crate::store;
 use crate::tasks::TaskError;
-use crate::{outbound, store};
 
 /// Why an update check or an update could not be done.
 #[derive(Debug, thiserror::Error)]
@@ -119,58 +120,26 @@ pub fn current_version() -> Version {
     Version::parse(env!("CARGO_PKG_VERSION")).unwrap_or_else(|_| Version::new(0, 0, 0))
 }
 
-/// HTTP clients for the feed (no redirects to another host) and for release downloads.
+/// The HTTP clients for the feed and for release downloads: the feed's host is the operator's
+/// and may be internal; every other host a feed names must be public and on https.
 #[derive(Debug, Clone)]
 pub struct Updater {
-    feed: reqwest::Client,
-    pub(crate) downloads: reqwest::Client,
+    feed: Guarded,
+    pub(crate) downloads: Guarded,
 }
 
 impl Updater {
-    pub fn new() -> anyhow::Result<Self> {
-        let same_host = reqwest::redirect::Policy::custom(|attempt| {
-            let first = attempt
-                .previous()
-                .first()
-                .and_then(|url| url.host_str().map(str::to_owned));
-            if attempt.previous().len() > 5 {
-                attempt.error("too many redirects")
-            } else if attempt.url().host_str().map(str::to_owned) == first {
-                attempt.follow()
-            } else {
-                attempt.error("the feed redirects to another host")
-            }
-        });
-        let agent = concat!("boxd/", env!("CARGO_PKG_VERSION"));
-        let feed = reqwest::Client::builder()
-            .user_agent(agent)
-            .redirect(same_host)
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .context("cannot build the feed client")?;
-        // Redirects of a release download stay on https or on the host they started from.
-        let safe_redirects = reqwest::redirect::Policy::custom(|attempt| {
-            let first = attempt
-                .previous()
-                .first()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            if attempt.previous().len() > 5 {
-                attempt.error("too many redirects")
-            } else if outbound::remote_url_allowed(attempt.url().as_str(), &first) {
-                attempt.follow()
-            } else {
-                attempt.error("a redirect to a host that is not allowed")
-            }
-        });
+    pub fn new(feed_url: Option<&str>) -> anyhow::Result<Self> {
+        let guard = Guard::trusting(&feed_url.into_iter().collect::<Vec<_>>());
+        let feed = reqwest::Client::builder().connect_timeout(Duration::from_secs(5));
         let downloads = reqwest::Client::builder()
-            .user_agent(agent)
-            .redirect(safe_redirects)
             .connect_timeout(Duration::from_secs(10))
-            .read_timeout(Duration::from_secs(60))
-            .build()
-            .context("cannot build the download client")?;
-        Ok(Self { feed, downloads })
+            .read_timeout(Duration::from_secs(60));
+        Ok(Self {
+            feed: Guarded::new(feed, guard.clone()).context("cannot build the feed client")?,
+            downloads: Guarded::new(downloads, guard)
+                .context("cannot build the download client")?,
+        })
     }
 }
 
@@ -196,7 +165,12 @@ pub async fn check(state: &AppState) -> Result<Option<BoxUpdateInfo>, UpdateErro
         ))
     })?;
     for download in [&release.source_tarball_url, &release.source_tarball_sig_url] {
-        if !outbound::remote_url_allowed(download, url) {
+        let guard = state.updater.downloads.guard();
+        let allowed = match reqwest::Url::parse(download) {
+            Ok(download) => guard.check_resolving(&download).await.is_ok(),
+            Err(_) => false,
+        };
+        if !allowed {
             return Err(UpdateError::Feed(format!(
                 "The release feed at {shown} names a download that is neither on its own host \
                  nor an https URL of a public host: {}",
@@ -239,7 +213,7 @@ pub async fn check(state: &AppState) -> Result<Option<BoxUpdateInfo>, UpdateErro
     Ok(release)
 }
 
-async fn fetch_feed(http: &reqwest::Client, url: &str) -> Result<BoxUpdateInfo, UpdateError> {
+async fn fetch_feed(http: &Guarded, url: &str) -> Result<BoxUpdateInfo, UpdateError> {
     let shown = outbound::redact(url);
     let fail = |why: String| {
         UpdateError::Feed(format!("The release feed at {shown} cannot be used: {why}"))

@@ -39,5 +39,6 @@ mod canary;
 mod errors;
 mod ldap_server;
 mod openapi;
+mod outbound;
 mod throttle;
 mod token_layer;

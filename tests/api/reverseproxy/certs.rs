@@ -158,7 +158,7 @@ async fn an_acme_server_that_is_down_fails_the_task_with_an_alert_and_a_later_su
     let message = failed["error"]["message"].as_str().unwrap();
     assert!(
         message.contains("cannot reach the ACME server at https://127.0.0.1:")
-            && message.contains("onnection refused"),
+            && message.contains("could not connect"),
         "{message}"
     );
     let raised = renewal_alert(&server, &owner)

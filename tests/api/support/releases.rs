@@ -24,6 +24,8 @@ pub struct Releases {
     pub gate: Arc<Mutex<Option<Arc<Notify>>>>,
     /// How often the feed was asked for.
     pub feed_requests: Arc<AtomicUsize>,
+    /// Where `/moved` redirects to.
+    pub moved_to: Arc<Mutex<String>>,
 }
 
 /// A minisign key pair that signs releases here.
@@ -112,6 +114,12 @@ impl Releases {
                         [("content-length", length.to_string())],
                         Body::from_stream(stream),
                     )
+                }),
+            )
+            .route(
+                "/moved",
+                get(|State(r): State<Releases>| async move {
+                    axum::response::Redirect::temporary(&r.moved_to.lock().unwrap().clone())
                 }),
             )
             .route(

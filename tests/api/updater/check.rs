@@ -90,7 +90,10 @@ async fn a_bad_feed_is_a_clear_error_and_caches_nothing() {
     for (path, expected) in [
         ("/garbage", "it is not a release description"),
         ("/huge", "the answer is larger than 1048576 bytes"),
-        ("/elsewhere", "the feed redirects to another host"),
+        (
+            "/elsewhere",
+            "it redirected where boxd does not follow: a redirect to another host",
+        ),
         ("/missing", "it answered HTTP 404 Not Found"),
     ] {
         let url = format!("{}{path}", s.base);
