@@ -46,6 +46,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = Config::from_args(&args)?;
     let logs = telemetry::init(config.log_format);
+    app::raise_open_files_limit();
     let listen = config.listen;
     let state = state::AppState::start(config).await?;
     let listener = TcpListener::bind(listen)

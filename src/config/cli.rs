@@ -115,6 +115,12 @@ pub struct ServeArgs {
     /// The largest release tarball downloaded, in MiB.
     #[arg(long, env = "BOXD_UPDATE_MAX_SIZE_MIB", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
     pub update_max_size_mib: u64,
+    /// Open HTTP connections in total; beyond, new ones are closed (and a warning logged).
+    #[arg(long, env = "BOXD_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
+    /// Open HTTP connections per client address (trusted proxies are exempt).
+    #[arg(long, env = "BOXD_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections_per_address: u64,
     /// Concurrent log streams per user.
     #[arg(long, env = "BOXD_MAX_LOG_STREAMS_PER_USER", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_log_streams_per_user: u64,

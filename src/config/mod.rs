@@ -31,6 +31,8 @@ pub struct Config {
     pub max_running_tasks: usize,
     pub max_log_streams: usize,
     pub max_log_streams_per_user: usize,
+    pub max_connections: usize,
+    pub max_connections_per_address: usize,
     pub update: UpdateConfig,
     pub certs: CertConfig,
     pub ldap: LdapConfig,
@@ -91,6 +93,8 @@ impl Config {
             max_running_tasks: count(args.max_running_tasks),
             max_log_streams: count(args.max_log_streams),
             max_log_streams_per_user: count(args.max_log_streams_per_user),
+            max_connections: count(args.max_connections),
+            max_connections_per_address: count(args.max_connections_per_address),
             update: UpdateConfig {
                 feed_url: args
                     .update_feed_url
@@ -129,6 +133,8 @@ impl Config {
             max_running_tasks: 4,
             max_log_streams: 256,
             max_log_streams_per_user: 16,
+            max_connections: 4096,
+            max_connections_per_address: 256,
             update: UpdateConfig {
                 feed_url: None,
                 public_key: None,

@@ -60,6 +60,11 @@ impl Network {
         self.policy.load().blocklist.contains(ip)
     }
 
+    /// Whether `ip` is a trusted proxy, whose connections carry many clients.
+    pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
+        self.policy.load().trusted.contains(ip)
+    }
+
     /// Computes the next policy from the current one, stores the setting behind it with
     /// `store`, then swaps the policy in; one writer at a time.
     pub async fn update<E, F, S>(&self, change: F, store: S) -> Result<(), E>

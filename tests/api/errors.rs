@@ -1,7 +1,7 @@
 //! Cross-cutting: every failure in Cloudron's error shape, routing misses, body limits.
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::{TestServer, expect_error, expect_error_exact};
 
@@ -85,4 +85,36 @@ async fn head_works_on_get_routes() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_refusal_before_the_body_is_read_closes_the_connection_openly() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let (_, user) = server.add_user(&owner, "bob", "user").await;
+
+    let refused = server
+        .http
+        .post(server.url("/api/v1/network/blocklist"))
+        .bearer_auth(&user)
+        .json(&json!({"blocklist": "x".repeat(10_000)}))
+        .send()
+        .await
+        .unwrap();
+    let read = server
+        .http
+        .post(server.url("/api/v1/network/blocklist"))
+        .bearer_auth(&owner)
+        .json(&json!({"blocklist": ""}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(refused.headers()["connection"], "close");
+    assert_eq!(read.status(), StatusCode::OK);
+    assert!(
+        read.headers().get("connection").is_none(),
+        "a read body keeps the connection"
+    );
 }

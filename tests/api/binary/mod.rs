@@ -4,4 +4,5 @@
 mod admin;
 mod backup;
 mod serve;
+mod slow_clients;
 mod task_commands;

@@ -1,7 +1,11 @@
-//! The router with its layers, and the serve loop with graceful shutdown.
+//! The router with its layers, and the serve loop with graceful shutdown; [`http`] serves the
+//! connections.
+
+mod http;
+
+pub use http::raise_open_files_limit;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +29,7 @@ use crate::config::Config;
 use crate::error::{method_not_allowed_fallback, not_found_fallback, panic_response};
 use crate::state::AppState;
 use crate::{api, auth, jobs, ldap, network, openapi, telemetry};
+use http::ConnectionLimits;
 
 /// JSON bodies are small; image uploads raise this on their own routes.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -285,15 +290,20 @@ pub async fn run(
     let scheduler = jobs::start(&state);
     let directory = ldap::start(&state);
     tracing::info!(listen.addr = %addr, "listening on {addr}");
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let server =
-        axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
-    tokio::select! {
-        served = server => served.context("the HTTP server failed")?,
-        () = async { cancel.cancelled().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
-            tracing::warn!("in-flight requests did not finish in {SHUTDOWN_GRACE:?}; closing them");
-        }
-    }
+    let limits = ConnectionLimits {
+        total: state.config.max_connections,
+        per_address: state.config.max_connections_per_address,
+    };
+    let app = router(state.clone());
+    http::serve(
+        listener,
+        app,
+        state.network.clone(),
+        limits,
+        cancel.clone(),
+        SHUTDOWN_GRACE,
+    )
+    .await;
     tracing::info!("shutting down");
     directory.stopped().await;
     scheduler.stopped().await;
