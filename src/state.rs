@@ -16,6 +16,7 @@ use crate::auth::throttle::Throttle;
 use crate::certs::Certs;
 use crate::config::Config;
 use crate::eventlog::{self, Action, Source};
+use crate::external_ldap::ExternalLdap;
 use crate::ldap::Directory;
 use crate::network::{Network, Policy};
 use crate::settings::{self, Blocklist, DirectoryServerConfig, Settings, TimeZone, TrustedIps};
@@ -55,6 +56,8 @@ pub struct AppState {
     pub certs: Certs,
     /// The directory server's setting (applied at once) and its listening addresses.
     pub directory_server: Arc<Directory>,
+    /// The external directory users and groups are synced from.
+    pub external_ldap: ExternalLdap,
     /// Cancelled on shutdown: streams end, tasks stop, background jobs end.
     pub shutdown: CancellationToken,
 }
@@ -103,8 +106,10 @@ impl AppState {
         )
         .await?;
         let revision = Revision::open(&config.database_url).await?;
+        let settings = Arc::new(Settings::new(db.clone()));
         Ok(Self {
-            settings: Arc::new(Settings::new(db.clone())),
+            external_ldap: ExternalLdap::new(settings.clone(), &config.external_ldap),
+            settings,
             auth_cache: Arc::default(),
             activation: Arc::new(activation),
             revision: Arc::new(revision),

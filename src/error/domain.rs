@@ -5,6 +5,7 @@ use crate::auth::login::LoginError;
 use crate::auth::secrets::HashError;
 use crate::auth::sessions::TokenError;
 use crate::auth::throttle::RateLimited;
+use crate::external_ldap::ExternalLdapError;
 use crate::groups::GroupError;
 use crate::users::UserError;
 
@@ -123,6 +124,21 @@ impl From<UserError> for ApiError {
             UserError::Login(err) => err.into(),
             UserError::Store(err) => err.into(),
             UserError::Internal(err) => Self::Internal(err),
+        }
+    }
+}
+
+impl From<ExternalLdapError> for ApiError {
+    fn from(err: ExternalLdapError) -> Self {
+        match err {
+            ExternalLdapError::Invalid(message)
+            | ExternalLdapError::BindRefused(message)
+            | ExternalLdapError::Failed(message)
+            | ExternalLdapError::TooMany(message) => Self::BadRequest(message),
+            ExternalLdapError::NotConfigured => Self::Conflict(err.to_string()),
+            ExternalLdapError::Unreachable(message) => Self::FailedDependency(message),
+            ExternalLdapError::Task(err) => err.into(),
+            ExternalLdapError::Internal(err) => Self::Internal(err),
         }
     }
 }
