@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::cache::AuthCache;
 use crate::auth::last_used::LastUsed;
+use crate::auth::login::Verifier;
 use crate::auth::throttle::Throttle;
 use crate::certs::Certs;
 use crate::config::Config;
@@ -56,7 +57,7 @@ pub struct AppState {
     pub certs: Certs,
     /// The directory server's setting (applied at once) and its listening addresses.
     pub directory_server: Arc<Directory>,
-    /// The external directory users and groups are synced from.
+    /// The external directory whose users sign in with their password there.
     pub external_ldap: ExternalLdap,
     /// Cancelled on shutdown: streams end, tasks stop, background jobs end.
     pub shutdown: CancellationToken,
@@ -68,6 +69,15 @@ impl AppState {
         Accounts {
             db: &self.db,
             sessions: &self.auth_cache,
+        }
+    }
+
+    /// Where credentials are checked.
+    pub fn verifier(&self) -> Verifier<'_> {
+        Verifier {
+            db: &self.db,
+            throttle: &self.throttle,
+            directory: &self.external_ldap,
         }
     }
 

@@ -96,6 +96,7 @@ impl From<LoginError> for ApiError {
             }
             LoginError::WrongCurrentPassword => Self::PreconditionFailed(err.to_string()),
             LoginError::RateLimited(limited) => limited.into(),
+            LoginError::DirectoryUnavailable => Self::FailedDependency(err.to_string()),
             LoginError::Store(err) => err.into(),
             LoginError::Internal(err) => Self::Internal(err),
         }

@@ -1,11 +1,13 @@
 //! `/api/v1/external_ldap/config` and `/api/v1/external_ldap/sync`: the external directory (a
 //! real OpenLDAP `slapd`, `support::slapd`), its bind password never shown; the connection
 //! tried before saving ([`config`]); the sync of users and groups ([`sync`], [`paging`]) and its
-//! failures ([`failures`]).
+//! failures ([`failures`]); its users signing in to the directory server ([`signin`]). Their
+//! `/auth/login` is in `auth.rs`, their profile in `profile/`.
 
 mod config;
 mod failures;
 mod paging;
+mod signin;
 mod sync;
 
 use reqwest::{Method, StatusCode};

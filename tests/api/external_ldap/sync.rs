@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::slapd::{GROUPS, PEOPLE, Slapd, configure_and_sync, person, staff, sync};
+use crate::support::slapd::{
+    CAROL_PASSWORD, GROUPS, PEOPLE, Slapd, configure_and_sync, person, staff, sync,
+};
 use crate::support::{TestServer, USER_PASSWORD};
 
 /// The users by username.
@@ -120,6 +122,60 @@ async fn a_changed_mail_is_updated_on_the_next_sync() {
     );
     let users = users(&server, &owner).await;
     assert_eq!(users["carol"]["email"], "carol.jones@example.org");
+}
+
+#[tokio::test]
+async fn a_removed_entry_deactivates_the_user_and_revokes_their_tokens() {
+    let slapd = Slapd::start(&staff()).await;
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    configure_and_sync(&server, &owner, &slapd).await;
+    let carol = server.login("carol", CAROL_PASSWORD).await;
+    assert_eq!(
+        server.get("/api/v1/profile", &carol).await.0,
+        StatusCode::OK
+    );
+    slapd.modify(&format!("dn: uid=carol,{PEOPLE}\nchangetype: delete\n"));
+
+    let task = sync(&server, &owner).await;
+
+    assert_eq!(
+        task["result"],
+        json!({"added": 0, "updated": 0, "deactivated": 1, "skipped": 0})
+    );
+    let users = users(&server, &owner).await;
+    assert_eq!(users["carol"]["active"], false, "kept, not deleted");
+    assert_eq!(
+        server.get("/api/v1/profile", &carol).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let groups = groups(&server, &owner).await;
+    assert_eq!(groups["engineering"]["userIds"], ids(&users, &["dave"]));
+}
+
+#[tokio::test]
+async fn a_user_back_in_the_directory_is_reactivated() {
+    let slapd = Slapd::start(&staff()).await;
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    configure_and_sync(&server, &owner, &slapd).await;
+    slapd.modify(&format!("dn: uid=carol,{PEOPLE}\nchangetype: delete\n"));
+    sync(&server, &owner).await;
+    slapd.add(&person(
+        "carol",
+        "carol@example.com",
+        "Carol Jones",
+        CAROL_PASSWORD,
+    ));
+
+    let task = sync(&server, &owner).await;
+
+    assert_eq!(
+        task["result"],
+        json!({"added": 0, "updated": 1, "deactivated": 0, "skipped": 0})
+    );
+    assert_eq!(users(&server, &owner).await["carol"]["active"], true);
+    server.login("carol", CAROL_PASSWORD).await;
 }
 
 #[tokio::test]

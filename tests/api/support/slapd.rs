@@ -205,6 +205,11 @@ impl Slapd {
         self.ldapmodify(ldif, &[]);
     }
 
+    /// Adds the entries of an LDIF as the root DN.
+    pub fn add(&self, ldif: &str) {
+        self.ldapmodify(ldif, &["-a"]);
+    }
+
     fn ldapmodify(&self, ldif: &str, more: &[&str]) {
         let file = self.dir.path().join("change.ldif");
         std::fs::write(&file, ldif).unwrap();
