@@ -1,6 +1,7 @@
 //! The periodic jobs of a running server, registered with the [`Scheduler`]: the
-//! reboot-required alert, automatic updates, the dynamic DNS check, the certificate check,
-//! storing tokens' last use, and following changes other processes make to the store.
+//! reboot-required alert, automatic updates, the dynamic DNS check, the certificate check, the
+//! external LDAP sync, storing tokens' last use, and following changes other processes make to
+//! the store.
 
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use crate::scheduler::{Every, Scheduler};
 use crate::state::AppState;
 use crate::store::REVISION_CHECK_EVERY;
 use crate::updater::schedule::AutoUpdate;
-use crate::{certs, dyndns, system, updater};
+use crate::{certs, dyndns, external_ldap, system, updater};
 
 const LAST_USED_FLUSH_EVERY: Duration = Duration::from_secs(30);
 const REBOOT_CHECK_EVERY: Duration = Duration::from_secs(300);
@@ -18,7 +19,7 @@ const CERT_CHECK_EVERY: Duration = Duration::from_secs(24 * 3600);
 const CERT_CHECK_FIRST: Duration = Duration::from_secs(3600);
 
 /// The periodic jobs: the reboot-required alert, automatic updates, the dynamic DNS check, the
-/// certificate check, storing tokens' last use.
+/// certificate check, the external LDAP sync, storing tokens' last use.
 pub fn start(state: &AppState) -> Scheduler {
     let scheduler = Scheduler::new(state.config.clock.clone(), state.shutdown.clone());
     let for_reboot = state.clone();
@@ -51,6 +52,12 @@ pub fn start(state: &AppState) -> Scheduler {
         Every::new(CERT_CHECK_EVERY).first_after(CERT_CHECK_FIRST),
         move || certs::check(for_certs.clone()),
     );
+    if let Some(interval) = state.config.external_ldap.sync_interval {
+        let for_ldap = state.clone();
+        scheduler.spawn("external-ldap-sync", Every::new(interval), move || {
+            external_ldap::scheduled_sync(for_ldap.clone())
+        });
+    }
     let for_tokens = state.clone();
     scheduler.spawn("last-used", Every::new(LAST_USED_FLUSH_EVERY), move || {
         flush_last_used(for_tokens.clone())

@@ -13,7 +13,8 @@
 //!   certificates), [`system`].
 //! - [`store`] is the SQL, one module per table; it knows nothing of HTTP.
 //! - [`ldap`] is the directory server: boxd as an LDAP server for apps, started by the serve
-//!   loop beside the HTTP server.
+//!   loop beside the HTTP server. [`external_ldap`] is the other way round: boxd as an LDAP
+//!   client of a company directory, whose users and groups it syncs and signs in.
 //! - [`jobs`] registers the periodic jobs with the [`scheduler`]; [`clock`] is the one time
 //!   source; [`error`] maps every domain error into the HTTP error in one place.
 //!
@@ -29,6 +30,7 @@ pub mod config;
 pub mod dyndns;
 pub mod error;
 pub mod eventlog;
+pub mod external_ldap;
 pub mod groups;
 pub mod images;
 pub mod jobs;

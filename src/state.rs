@@ -12,11 +12,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::cache::AuthCache;
 use crate::auth::last_used::LastUsed;
+use crate::auth::login::Verifier;
 use crate::auth::throttle::Throttle;
 use crate::certs::Certs;
 use crate::config::Config;
 use crate::eventlog::{self, Action, Source};
 use crate::images::UPLOAD_SLOTS;
+use crate::external_ldap::ExternalLdap;
 use crate::ldap::Directory;
 use crate::network::{Network, Policy};
 use crate::outbound::{Guard, Guarded};
@@ -59,6 +61,8 @@ pub struct AppState {
     pub directory_server: Arc<Directory>,
     /// Image uploads read at once.
     pub upload_slots: Arc<Semaphore>,
+    /// The external directory whose users sign in with their password there.
+    pub external_ldap: ExternalLdap,
     /// Cancelled on shutdown: streams end, tasks stop, background jobs end.
     pub shutdown: CancellationToken,
 }
@@ -69,6 +73,15 @@ impl AppState {
         Accounts {
             db: &self.db,
             sessions: &self.auth_cache,
+        }
+    }
+
+    /// Where credentials are checked.
+    pub fn verifier(&self) -> Verifier<'_> {
+        Verifier {
+            db: &self.db,
+            throttle: &self.throttle,
+            directory: &self.external_ldap,
         }
     }
 
@@ -109,8 +122,10 @@ impl AppState {
         )
         .await?;
         let revision = Revision::open(&config.database_url).await?;
+        let settings = Arc::new(Settings::new(db.clone()));
         Ok(Self {
-            settings: Arc::new(Settings::new(db.clone())),
+            external_ldap: ExternalLdap::new(settings.clone(), &config.external_ldap),
+            settings,
             auth_cache: Arc::default(),
             activation: Arc::new(activation),
             revision: Arc::new(revision),

@@ -56,7 +56,7 @@ pub async fn login(
         password: req.password,
         totp: req.totp_token.as_deref(),
     };
-    let user = login::authenticate(&state.db, &state.throttle, ip, credentials).await?;
+    let user = login::authenticate(state.verifier(), ip, credentials).await?;
     let mut tx = store::begin_write(&state.db).await?;
     let session = sessions::issue_login_session(&mut *tx, &user.id, "login").await?;
     let data = json!({ "userId": user.id, "user": eventlog::public_user(&user) });

@@ -116,6 +116,7 @@ fn routes() -> Routes {
             api::external_ldap::get_external_ldap_config,
             api::external_ldap::set_external_ldap_config
         ))
+        .routes(routes!(api::external_ldap::sync_external_ldap))
         .routes(routes!(
             api::network::get_blocklist,
             api::network::set_blocklist

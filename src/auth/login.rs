@@ -1,5 +1,7 @@
 //! Checking credentials: a login (password, then the TOTP code when 2FA is on) and the current
 //! password before a credential change. Every check passes the brute-force throttle first.
+//! Users of the external directory (`source` `ldap`) have their password checked there, by a
+//! bind as their entry; the rest is the same for them.
 
 use std::net::IpAddr;
 
@@ -8,6 +10,7 @@ use sqlx::SqlitePool;
 use super::secrets::{self, HashError};
 use super::throttle::{RateLimited, Throttle};
 use super::totp;
+use crate::external_ldap::{self, ExternalLdap, ExternalLdapError};
 use crate::store;
 use crate::store::users::UserRow;
 
@@ -25,6 +28,9 @@ pub enum LoginError {
     WrongCurrentPassword,
     #[error(transparent)]
     RateLimited(#[from] RateLimited),
+    /// The external directory, where the user's password is, cannot be asked now.
+    #[error("The external directory cannot be reached; try again later")]
+    DirectoryUnavailable,
     #[error(transparent)]
     Store(#[from] sqlx::Error),
     #[error(transparent)]
@@ -36,6 +42,41 @@ impl From<HashError> for LoginError {
         match err {
             HashError::Busy(busy) => Self::RateLimited(busy),
             HashError::Internal(err) => Self::Internal(err),
+        }
+    }
+}
+
+/// Where credentials are checked: the store, the throttle, and the external directory of the
+/// users it brought.
+#[derive(Clone, Copy)]
+pub struct Verifier<'a> {
+    pub db: &'a SqlitePool,
+    pub throttle: &'a Throttle,
+    pub directory: &'a ExternalLdap,
+}
+
+impl Verifier<'_> {
+    /// Whether `password` is `user`'s: by argon2 against `hash` (with no user, still the same
+    /// work), or, for a user of the external directory, by a bind as their entry there.
+    async fn password_matches(
+        &self,
+        user: Option<&UserRow>,
+        hash: Option<String>,
+        password: String,
+    ) -> Result<bool, LoginError> {
+        let Some(user) = user.filter(|user| user.source == external_ldap::SOURCE) else {
+            return Ok(secrets::verify_password(password, hash).await?);
+        };
+        let Some(username) = user.username.as_deref().filter(|_| user.active) else {
+            return Ok(false);
+        };
+        match self.directory.check_password(username, &password).await {
+            Ok(matches) => Ok(matches),
+            Err(ExternalLdapError::Internal(err)) => Err(LoginError::Internal(err)),
+            Err(err) => {
+                tracing::warn!(user.id = %user.id, error = %err, "cannot check the password of {username} in the external directory: {err}");
+                Err(LoginError::DirectoryUnavailable)
+            }
         }
     }
 }
@@ -52,19 +93,20 @@ pub struct Credentials<'a> {
 /// The active user these credentials prove, with the TOTP code (if 2FA is on) marked used.
 /// Unknown names cost an argon2 run and count in the throttle like known ones: no enumeration.
 pub async fn authenticate(
-    db: &SqlitePool,
-    throttle: &Throttle,
+    verifier: Verifier<'_>,
     ip: IpAddr,
     credentials: Credentials<'_>,
 ) -> Result<UserRow, LoginError> {
-    let found = store::users::find_for_login(db, credentials.login).await?;
+    let found = store::users::find_for_login(verifier.db, credentials.login).await?;
     let account = match &found {
         Some((user, _)) => user.id.clone(),
         None => format!("login:{}", credentials.login.to_lowercase()),
     };
-    let attempt = throttle.begin(ip, &account)?;
+    let attempt = verifier.throttle.begin(ip, &account)?;
     let (user, hash) = found.map_or((None, None), |(user, hash)| (Some(user), Some(hash)));
-    let password_ok = secrets::verify_password(credentials.password, hash).await?;
+    let password_ok = verifier
+        .password_matches(user.as_ref(), hash, credentials.password)
+        .await?;
     let user = match user {
         Some(user) if password_ok && user.active => user,
         _ => return Err(refused(credentials.login, ip)),
@@ -72,9 +114,9 @@ pub async fn authenticate(
     if user.totp_enabled {
         let code = credentials.totp.filter(|code| !code.trim().is_empty());
         let code = code.ok_or(LoginError::TotpRequired)?;
-        accept_code(db, throttle, &user, code, ip).await?;
+        accept_code(verifier.db, verifier.throttle, &user, code, ip).await?;
     }
-    throttle.succeeded(attempt);
+    verifier.throttle.succeeded(attempt);
     Ok(user)
 }
 
@@ -125,12 +167,12 @@ const CODE_DIGITS: usize = 6;
 /// followed by the current TOTP code when the user has 2FA (the code is then used up).
 /// As for [`authenticate`], every failure costs an argon2 run and counts in the throttle.
 pub async fn authenticate_app(
-    db: &SqlitePool,
-    throttle: &Throttle,
+    verifier: Verifier<'_>,
     ip: IpAddr,
     login: &str,
     secret: String,
 ) -> Result<UserRow, LoginError> {
+    let Verifier { db, throttle, .. } = verifier;
     let found = if login.starts_with("uid-") {
         store::users::find_by_id_for_login(db, login).await?
     } else {
@@ -155,7 +197,9 @@ pub async fn authenticate_app(
     } else {
         (secret, None)
     };
-    let password_ok = secrets::verify_password(password, hash).await?;
+    let password_ok = verifier
+        .password_matches(user.as_ref(), hash, password)
+        .await?;
     let user = match user {
         Some(user) if password_ok && user.active => user,
         _ => return Err(refused(login, ip)),
@@ -187,19 +231,21 @@ fn refused(login: &str, ip: IpAddr) -> LoginError {
 
 /// Checks a user's current password before a credential change.
 pub async fn confirm_password(
-    db: &SqlitePool,
-    throttle: &Throttle,
-    user_id: &str,
+    verifier: Verifier<'_>,
+    user: &UserRow,
     ip: IpAddr,
     password: String,
 ) -> Result<(), LoginError> {
-    let attempt = throttle.begin(ip, user_id)?;
-    let hash = store::users::password_hash(db, user_id).await?;
-    if secrets::verify_password(password, hash).await? {
-        throttle.succeeded(attempt);
+    let attempt = verifier.throttle.begin(ip, &user.id)?;
+    let hash = store::users::password_hash(verifier.db, &user.id).await?;
+    if verifier
+        .password_matches(Some(user), hash, password)
+        .await?
+    {
+        verifier.throttle.succeeded(attempt);
         Ok(())
     } else {
-        tracing::warn!(user.id = %user_id, client.ip = %ip, "wrong current password from {ip}");
+        tracing::warn!(user.id = %user.id, client.ip = %ip, "wrong current password from {ip}");
         Err(LoginError::WrongCurrentPassword)
     }
 }

@@ -88,6 +88,15 @@ pub async fn hash_password(password: String) -> Result<String, HashError> {
     Ok(hashed?)
 }
 
+/// A hash that no password matches (it is of a random secret nobody kept), for accounts whose
+/// password lives elsewhere; computed once per process, not once per account.
+pub async fn unusable_password_hash() -> Result<String, HashError> {
+    let hash = tokio::task::spawn_blocking(|| DUMMY_HASH.clone())
+        .await
+        .map_err(anyhow::Error::from)?;
+    Ok(hash)
+}
+
 /// Checks `password` against a stored hash; with no hash (unknown user) it still spends the time.
 pub async fn verify_password(password: String, hash: Option<String>) -> Result<bool, HashError> {
     let _turn = hashing_turn().await?;

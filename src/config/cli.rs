@@ -139,6 +139,8 @@ pub struct ServeArgs {
     pub cert_reload_command: Option<String>,
     #[command(flatten)]
     pub ldap: LdapArgs,
+    #[command(flatten)]
+    pub external_ldap: ExternalLdapArgs,
 }
 
 /// The directory server (boxd as an LDAP server for apps); it serves while
@@ -157,6 +159,18 @@ pub struct LdapArgs {
     /// Its private key, PEM [default: <data-dir>/certs/<domain>/privkey.pem].
     #[arg(long, env = "BOXD_LDAP_TLS_KEY", requires = "ldap_tls_cert")]
     pub ldap_tls_key: Option<PathBuf>,
+}
+
+/// Users and groups from an external LDAP directory (`/external_ldap/config`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExternalLdapArgs {
+    /// Seconds between scheduled syncs from the external directory while one is configured; 0
+    /// turns them off.
+    #[arg(long, env = "BOXD_EXTERNAL_LDAP_SYNC_INTERVAL", default_value_t = 3600)]
+    pub external_ldap_sync_interval: u64,
+    /// Seconds the external directory gets to accept a connection or answer one operation.
+    #[arg(long, env = "BOXD_EXTERNAL_LDAP_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub external_ldap_timeout: u64,
 }
 
 pub const DEFAULT_IPV4_DETECT_URL: &str = "https://ipv4.api.cloudron.io/api/v1/helper/public_ip";

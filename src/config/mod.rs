@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 pub use cli::*;
 
 use crate::clock::{Clock, SystemClock};
+use crate::external_ldap::ExternalLdapOptions;
 use crate::ldap::LdapConfig;
 
 mod cli;
@@ -36,6 +37,7 @@ pub struct Config {
     pub update: UpdateConfig,
     pub certs: CertConfig,
     pub ldap: LdapConfig,
+    pub external_ldap: ExternalLdapOptions,
     /// The system clock, or one that tests move by hand.
     pub clock: Arc<dyn Clock>,
 }
@@ -111,6 +113,7 @@ impl Config {
             },
             certs: CertConfig::from_args(args)?,
             ldap,
+            external_ldap: ExternalLdapOptions::from_args(&args.external_ldap),
             clock: Arc::new(SystemClock),
         })
     }
@@ -150,6 +153,7 @@ impl Config {
                 reload_command: None,
             },
             ldap: LdapConfig::for_tests(dir),
+            external_ldap: ExternalLdapOptions::default(),
             clock: Arc::new(SystemClock),
         }
     }

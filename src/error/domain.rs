@@ -5,6 +5,7 @@ use crate::auth::login::LoginError;
 use crate::auth::secrets::HashError;
 use crate::auth::sessions::TokenError;
 use crate::auth::throttle::RateLimited;
+use crate::external_ldap::ExternalLdapError;
 use crate::groups::GroupError;
 use crate::users::UserError;
 
@@ -95,6 +96,7 @@ impl From<LoginError> for ApiError {
             }
             LoginError::WrongCurrentPassword => Self::PreconditionFailed(err.to_string()),
             LoginError::RateLimited(limited) => limited.into(),
+            LoginError::DirectoryUnavailable => Self::FailedDependency(err.to_string()),
             LoginError::Store(err) => err.into(),
             LoginError::Internal(err) => Self::Internal(err),
         }
@@ -123,6 +125,21 @@ impl From<UserError> for ApiError {
             UserError::Login(err) => err.into(),
             UserError::Store(err) => err.into(),
             UserError::Internal(err) => Self::Internal(err),
+        }
+    }
+}
+
+impl From<ExternalLdapError> for ApiError {
+    fn from(err: ExternalLdapError) -> Self {
+        match err {
+            ExternalLdapError::Invalid(message)
+            | ExternalLdapError::BindRefused(message)
+            | ExternalLdapError::Failed(message)
+            | ExternalLdapError::TooMany(message) => Self::BadRequest(message),
+            ExternalLdapError::NotConfigured => Self::Conflict(err.to_string()),
+            ExternalLdapError::Unreachable(message) => Self::FailedDependency(message),
+            ExternalLdapError::Task(err) => err.into(),
+            ExternalLdapError::Internal(err) => Self::Internal(err),
         }
     }
 }

@@ -3,6 +3,10 @@
 //! own), writes the store and records its event, in one transaction. The groups API and
 //! `PUT /users/{id}/groups` call these; the directory server reads the groups as LDAP groups.
 
+mod directory;
+
+pub use directory::*;
+
 use std::collections::BTreeSet;
 
 use serde_json::json;

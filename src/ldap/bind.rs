@@ -12,10 +12,11 @@ use sqlx::SqlitePool;
 
 use super::dn::Dn;
 use super::tree;
-use crate::auth::login::{self, LoginError};
+use crate::auth::login::{self, LoginError, Verifier};
 use crate::auth::secrets;
 use crate::auth::throttle::Throttle;
 use crate::eventlog::{self, Action, Source};
+use crate::external_ldap::ExternalLdap;
 
 /// The throttle's account for binds as the admin DN.
 const ADMIN_ACCOUNT: &str = "ldap:cn=admin,ou=system,dc=cloudron";
@@ -71,6 +72,7 @@ impl Outcome {
 pub struct Binder<'a> {
     pub db: &'a SqlitePool,
     pub throttle: &'a Throttle,
+    pub external: &'a ExternalLdap,
     pub ip: IpAddr,
     /// The directory server's current secret.
     pub secret: &'a str,
@@ -130,7 +132,12 @@ impl Binder<'_> {
     }
 
     async fn bind_user(&self, login: &str, password: String) -> Outcome {
-        match login::authenticate_app(self.db, self.throttle, self.ip, login, password).await {
+        let verifier = Verifier {
+            db: self.db,
+            throttle: self.throttle,
+            directory: self.external,
+        };
+        match login::authenticate_app(verifier, self.ip, login, password).await {
             Ok(user) => {
                 let data = json!({
                     "userId": user.id,
@@ -147,6 +154,9 @@ impl Binder<'_> {
             }
             Err(LoginError::RateLimited(limited)) => {
                 Outcome::refused(LdapResultCode::UnwillingToPerform, limited.message)
+            }
+            Err(err @ LoginError::DirectoryUnavailable) => {
+                Outcome::refused(LdapResultCode::Unavailable, err.to_string())
             }
             Err(LoginError::Store(err)) => {
                 tracing::error!(error = %err, "an LDAP bind failed: {err}");

@@ -34,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::throttle::Throttle;
+use crate::external_ldap::ExternalLdap;
 use crate::network::Network;
 use crate::settings::DirectoryServerConfig;
 use crate::state::AppState;
@@ -82,6 +83,8 @@ fn admitted(config: &DirectoryServerConfig, ip: IpAddr) -> bool {
 struct Context {
     db: SqlitePool,
     throttle: Arc<Throttle>,
+    /// Where the users of the external directory have their passwords checked.
+    external: ExternalLdap,
     network: Arc<Network>,
     config: watch::Receiver<DirectoryServerConfig>,
     limits: LdapConfig,
@@ -110,6 +113,7 @@ pub fn start(state: &AppState) -> Server {
     let ctx = Arc::new(Context {
         db: state.db.clone(),
         throttle: state.throttle.clone(),
+        external: state.external_ldap.clone(),
         network: state.network.clone(),
         config: state.directory_server.config.subscribe(),
         limits: state.config.ldap.clone(),

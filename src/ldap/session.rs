@@ -139,6 +139,7 @@ impl Session {
                 let binder = Binder {
                     db: &self.ctx.db,
                     throttle: &self.ctx.throttle,
+                    external: &self.ctx.external,
                     ip: self.ip,
                     secret: &secret,
                 };

@@ -217,6 +217,15 @@ impl ExternalLdapConfig {
             }
             required("baseDn", &config.base_dn)?;
             required("usernameField", &config.username_field)?;
+            // It goes into search filters as is: an attribute name (RFC 4512 descr), nothing else.
+            let field = config.username_field.as_bytes();
+            if !field.first().is_some_and(u8::is_ascii_alphabetic)
+                || !field
+                    .iter()
+                    .all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+            {
+                return Err(Invalid::new("usernameField must be an attribute name"));
+            }
         }
         Ok(config)
     }
@@ -319,6 +328,22 @@ mod tests {
         for bad in ["https://ldap.example.com", "ldap://", "docker.io", ""] {
             assert!(
                 ExternalLdapConfig::from_request(request(bad), &none).is_err(),
+                "{bad}"
+            );
+        }
+        let field = |field: &str| ExternalLdapConfigRequest {
+            username_field: Some(field.into()),
+            ..request("ldap://10.0.0.1")
+        };
+        for good in ["uid", "sAMAccountName", "x-500-name"] {
+            assert!(
+                ExternalLdapConfig::from_request(field(good), &none).is_ok(),
+                "{good}"
+            );
+        }
+        for bad in ["uid)(cn=*", "1uid", "u id", "uid*"] {
+            assert!(
+                ExternalLdapConfig::from_request(field(bad), &none).is_err(),
                 "{bad}"
             );
         }

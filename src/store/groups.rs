@@ -48,6 +48,17 @@ pub async fn find(db: impl SqliteExecutor<'_>, id: &str) -> sqlx::Result<Option<
         .await
 }
 
+/// The group named `name`, whatever its case.
+pub async fn find_by_name(
+    db: impl SqliteExecutor<'_>,
+    name: &str,
+) -> sqlx::Result<Option<GroupRow>> {
+    sqlx::query_as("SELECT id, name, source, creation_time FROM groups WHERE name_key = ?")
+        .bind(name_key(name))
+        .fetch_optional(db)
+        .await
+}
+
 /// All groups, by name.
 pub async fn list(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<GroupRow>> {
     sqlx::query_as("SELECT id, name, source, creation_time FROM groups ORDER BY name_key, id")
@@ -180,6 +191,11 @@ mod tests {
         let duplicate = rename(&db, "gid-3", "straße").await.unwrap_err();
         assert!(duplicate.as_database_error().unwrap().is_unique_violation());
         assert!(rename(&db, "gid-3", "ÉMILE").await.unwrap());
+        assert_eq!(
+            find_by_name(&db, "émile").await.unwrap().unwrap().id,
+            "gid-3"
+        );
+        assert!(find_by_name(&db, "nobody").await.unwrap().is_none());
         assert!(!rename(&db, "gid-9", "x").await.unwrap());
         let names: Vec<String> = list(&db)
             .await

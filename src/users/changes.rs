@@ -297,14 +297,7 @@ pub async fn set_active(
     let mut tx = store::begin_write(accounts.db).await?;
     let target = manageable(&mut tx, by.user, user_id).await?;
     not_yourself(by.user, &target, "Users can't deactivate themselves")?;
-    store::users::set_active(&mut *tx, &target.id, active).await?;
-    if !active {
-        store::tokens::delete_all_for_user(&mut *tx, &target.id).await?;
-        store::app_passwords::delete_all_for_user(&mut *tx, &target.id).await?;
-    }
-    let user = super::reload(&mut tx, &target.id).await?;
-    let changed = json!({ "activeChanged": target.active != active });
-    record_update(&mut tx, &user, &by.source, changed).await?;
+    super::apply_active(&mut tx, &target, active, &by.source).await?;
     tx.commit().await?;
     accounts.sessions.invalidate_user(&target.id);
     Ok(())

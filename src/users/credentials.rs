@@ -31,6 +31,7 @@ pub async fn set_password(
         "Use /api/v1/profile/password to change your own password",
     )?;
     ensure_outranks(by.user, &target)?;
+    rules::ensure_local_password(&target)?;
     store::users::set_password_hash(&mut *tx, &target.id, &hash).await?;
     store::tokens::delete_for_client(&mut *tx, &target.id, CLIENT_WEBADMIN, None).await?;
     let changed = json!({ "passwordChanged": true });

@@ -4,10 +4,12 @@
 
 mod changes;
 mod credentials;
+mod directory;
 pub mod rules;
 
 pub use changes::*;
 pub use credentials::*;
+pub use directory::*;
 pub use rules::ProfileEdit;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -207,4 +209,23 @@ async fn record_update(
         data.extend(extra.clone());
     }
     eventlog::record(&mut **tx, Action::UserUpdate, source, data).await
+}
+
+/// Activates or deactivates `target` inside `tx`, with `user.update`; deactivation revokes the
+/// user's tokens and app passwords.
+async fn apply_active(
+    tx: &mut Transaction<'static, Sqlite>,
+    target: &UserRow,
+    active: bool,
+    source: &Source,
+) -> Result<(), UserError> {
+    store::users::set_active(&mut **tx, &target.id, active).await?;
+    if !active {
+        store::tokens::delete_all_for_user(&mut **tx, &target.id).await?;
+        store::app_passwords::delete_all_for_user(&mut **tx, &target.id).await?;
+    }
+    let user = reload(tx, &target.id).await?;
+    let changed = json!({ "activeChanged": target.active != active });
+    record_update(tx, &user, source, changed).await?;
+    Ok(())
 }

@@ -126,6 +126,29 @@ pub fn ensure_outranks(caller: &UserRow, target: &UserRow) -> Result<(), UserErr
     Ok(())
 }
 
+/// The email and display name of a user from an external directory (`source` not `""`) are
+/// the directory's: they cannot be edited here.
+pub fn ensure_profile_editable(user: &UserRow, edit: &ProfileEdit) -> Result<(), UserError> {
+    if !user.source.is_empty() && (edit.email.is_some() || edit.display_name.is_some()) {
+        return Err(UserError::Forbidden(
+            "The email and display name of this user come from the external directory; change \
+             them there"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The password of a user from an external directory is the directory's.
+pub fn ensure_local_password(user: &UserRow) -> Result<(), UserError> {
+    if !user.source.is_empty() {
+        return Err(UserError::Forbidden(
+            "The password of this user is in the external directory; change it there".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// A validated profile edit; absent fields stay as they are.
 #[derive(Debug, Default)]
 pub struct ProfileEdit {

@@ -1,9 +1,11 @@
-//! `POST /api/v1/auth/login`: passwords, TOTP codes, session tokens.
+//! `POST /api/v1/auth/login`: passwords, TOTP codes, session tokens; users of the external
+//! directory (a real slapd) with their directory password.
 
 use chrono::TimeDelta;
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::support::slapd::{CAROL_PASSWORD, Slapd, configure_and_sync, staff};
 use crate::support::{
     OWNER_PASSWORD, TestServer, enable_two_factor, expect_error_exact, totp_code, try_login,
 };
@@ -133,4 +135,110 @@ async fn the_next_steps_code_logs_in_once_and_is_not_replayed() {
 
     assert_eq!(code, StatusCode::OK, "{body}");
     expect_error_exact(replayed, StatusCode::UNAUTHORIZED, "Invalid totpToken");
+}
+
+/// A server that synced the users of `slapd` (carol, dave, erin).
+async fn with_directory(slapd: &Slapd) -> (TestServer, String) {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    configure_and_sync(&server, &owner, slapd).await;
+    (server, owner)
+}
+
+fn carol(password: &str) -> serde_json::Value {
+    json!({"username": "carol", "password": password})
+}
+
+#[tokio::test]
+async fn a_user_of_the_external_directory_logs_in_with_the_directory_password() {
+    let slapd = Slapd::start(&staff()).await;
+    let (server, _) = with_directory(&slapd).await;
+
+    let (code, body) = server
+        .post("/api/v1/auth/login", "", carol(CAROL_PASSWORD))
+        .await;
+
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let (_, profile) = server
+        .get("/api/v1/profile", body["accessToken"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        (&profile["username"], &profile["source"]),
+        (&json!("carol"), &json!("ldap"))
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_directory_password_is_a_401() {
+    let slapd = Slapd::start(&staff()).await;
+    let (server, _) = with_directory(&slapd).await;
+
+    let wrong = server
+        .post("/api/v1/auth/login", "", carol("Not-Carols-Password"))
+        .await;
+    let empty = server.post("/api/v1/auth/login", "", carol("")).await;
+
+    expect_error_exact(wrong, StatusCode::UNAUTHORIZED, "Invalid credentials");
+    expect_error_exact(empty, StatusCode::UNAUTHORIZED, "Invalid credentials");
+}
+
+#[tokio::test]
+async fn wrong_directory_passwords_count_in_the_login_throttle() {
+    let slapd = Slapd::start(&staff()).await;
+    let (server, _) = with_directory(&slapd).await;
+    for _ in 0..10 {
+        let (code, _) = server
+            .post("/api/v1/auth/login", "", carol("Not-Carols-Password"))
+            .await;
+        assert_eq!(code, StatusCode::UNAUTHORIZED);
+    }
+
+    let (code, _) = server
+        .post("/api/v1/auth/login", "", carol(CAROL_PASSWORD))
+        .await;
+
+    assert_eq!(code, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_login_while_the_external_directory_is_down_is_a_424() {
+    let mut slapd = Slapd::start(&staff()).await;
+    let (server, _) = with_directory(&slapd).await;
+    slapd.stop();
+
+    let answer = server
+        .post("/api/v1/auth/login", "", carol(CAROL_PASSWORD))
+        .await;
+
+    expect_error_exact(
+        answer,
+        StatusCode::FAILED_DEPENDENCY,
+        "The external directory cannot be reached; try again later",
+    );
+}
+
+#[tokio::test]
+async fn two_factor_works_for_users_of_the_external_directory() {
+    let slapd = Slapd::start(&staff()).await;
+    let (server, _) = with_directory(&slapd).await;
+    let token = server.login("carol", CAROL_PASSWORD).await;
+    let two_factor = enable_two_factor(&server, &token).await;
+    let next = totp_code(
+        &two_factor.secret,
+        two_factor.enabled_at + TimeDelta::seconds(30),
+    );
+
+    let without = server
+        .post("/api/v1/auth/login", "", carol(CAROL_PASSWORD))
+        .await;
+    let mut with_code = carol(CAROL_PASSWORD);
+    with_code["totpToken"] = json!(next);
+    let (code, body) = server.post("/api/v1/auth/login", "", with_code).await;
+
+    expect_error_exact(
+        without,
+        StatusCode::UNAUTHORIZED,
+        "A totpToken must be provided",
+    );
+    assert_eq!(code, StatusCode::OK, "{body}");
 }

@@ -1,5 +1,6 @@
 //! Cross-cutting: known secrets are set, then every identity route is read and the server's log
-//! is searched: no secret may come back or be logged.
+//! is searched: no secret may come back or be logged. The same for ACME keys and the external
+//! directory's passwords.
 
 use std::time::{Duration, Instant};
 
@@ -10,12 +11,16 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::support::pebble::{DOMAIN, Pebble, port_of};
+use crate::support::slapd::{CAROL_PASSWORD, SERVICE_PASSWORD, Slapd, staff};
 use crate::support::{Served, client, totp_code};
 
 const OWNER_PASSWORD: &str = "Canary-Owner-Password-1";
 const NEW_PASSWORD: &str = "Canary-New-Password-2";
 const BOB_PASSWORD: &str = "Canary-Bob-Password-3";
 const BOB_RESET: &str = "Canary-Bob-Reset-4";
+const WRONG_BIND_PASSWORD: &str = "Canary-Wrong-Bind-5";
+const WRONG_USER_PASSWORD: &str = "Canary-Wrong-Carol-6";
+const CONFIG: &str = "/api/v1/external_ldap/config";
 
 struct Client {
     http: reqwest::Client,
@@ -302,4 +307,78 @@ fn base64_url_decode(text: &str) -> Vec<u8> {
 fn base64_std(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The external directory's bind password, and the directory passwords of its users, never
+/// come back from the API nor reach a task log or the server log (at trace level).
+#[tokio::test]
+async fn no_external_directory_password_is_shown_or_logged() {
+    let slapd = Slapd::start(&staff()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(dir.path());
+    let token = served.activate("alice", OWNER_PASSWORD).await;
+    let mut api = Client {
+        http: client(),
+        served_base: served.base.clone(),
+        seen: String::new(),
+    };
+    let mut refused = slapd.config();
+    refused["bindPassword"] = json!(WRONG_BIND_PASSWORD);
+    let (code, _) = api.call(Method::POST, CONFIG, &token, Some(refused)).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    let (code, _) = api
+        .call(Method::POST, CONFIG, &token, Some(slapd.config()))
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    let (_, started) = api
+        .call(Method::POST, "/api/v1/external_ldap/sync", &token, None)
+        .await;
+    let id = started["taskId"].as_str().unwrap().to_owned();
+    let started_at = Instant::now();
+    loop {
+        let (_, task) = api
+            .call(Method::GET, &format!("/api/v1/tasks/{id}"), &token, None)
+            .await;
+        if task["active"] == false && task["pending"] == false {
+            assert_eq!(task["success"], true, "{task}");
+            break;
+        }
+        assert!(started_at.elapsed() < Duration::from_secs(30), "{task}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for password in [CAROL_PASSWORD, WRONG_USER_PASSWORD] {
+        let body = json!({"username": "carol", "password": password});
+        api.call(Method::POST, "/api/v1/auth/login", "", Some(body))
+            .await;
+    }
+
+    for path in [
+        CONFIG.to_owned(),
+        format!("/api/v1/tasks/{id}"),
+        format!("/api/v1/tasks/{id}/logs?lines=-1"),
+        "/api/v1/tasks".to_owned(),
+        "/api/v1/users".to_owned(),
+        "/api/v1/groups".to_owned(),
+        "/api/v1/eventlog?per_page=1000".to_owned(),
+        "/api/v1/notifications".to_owned(),
+    ] {
+        let (code, _) = api.call(Method::GET, &path, &token, None).await;
+        assert_eq!(code, StatusCode::OK, "{path}");
+    }
+    let task_log =
+        std::fs::read_to_string(dir.path().join(format!("logs/tasks/{id}.log"))).unwrap();
+    let (_, _, log) = served.terminate();
+
+    assert!(api.seen.contains("carol@example.com") && task_log.contains("Added carol"));
+    assert!(log.contains("external LDAP: Synced: 3 added"), "{log}");
+    for secret in [
+        SERVICE_PASSWORD,
+        WRONG_BIND_PASSWORD,
+        CAROL_PASSWORD,
+        WRONG_USER_PASSWORD,
+    ] {
+        assert!(!api.seen.contains(secret), "a response contains {secret}");
+        assert!(!task_log.contains(secret), "the task log contains {secret}");
+        assert!(!log.contains(secret), "the server log contains {secret}");
+    }
 }

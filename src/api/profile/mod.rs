@@ -97,7 +97,7 @@ pub struct UpdateProfileRequest {
 #[utoipa::path(post, path = "/api/v1/profile", tag = "Profile", request_body = UpdateProfileRequest,
     responses((status = 200, body = Empty), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody),
-              (status = 403, description = "Profiles are locked by the admin", body = ErrorBody),
+              (status = 403, description = "Profiles are locked by the admin, or the field comes from the external directory", body = ErrorBody),
               (status = 409, description = "Email taken", body = ErrorBody),
               (status = 412, description = "Wrong current password", body = ErrorBody)),
     security(("bearer_auth" = []), ("query_auth" = [])))]
@@ -115,6 +115,7 @@ pub async fn update_profile(
     if edit.is_empty() {
         return Ok(Json(Empty {}));
     }
+    users::rules::ensure_profile_editable(&caller.user, &edit)?;
     let config: ProfileConfig = state.settings.get().await?;
     if config.lock_user_profiles && !caller.user.role.at_least(Role::Admin) {
         return Err(ApiError::forbidden(
@@ -125,14 +126,7 @@ pub async fn update_profile(
         let password = req
             .password
             .ok_or_else(|| ApiError::bad_request("password is required to change fallbackEmail"))?;
-        login::confirm_password(
-            &state.db,
-            &state.throttle,
-            &caller.user.id,
-            caller.ip,
-            password,
-        )
-        .await?;
+        login::confirm_password(state.verifier(), &caller.user, caller.ip, password).await?;
     }
     users::update_profile(state.accounts(), &caller.user, &caller.source(), &edit).await?;
     Ok(Json(Empty {}))
@@ -152,6 +146,7 @@ pub struct ChangePasswordRequest {
     request_body = ChangePasswordRequest,
     responses((status = 204, description = "Changed"), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody),
+              (status = 403, description = "The password is in the external directory", body = ErrorBody),
               (status = 412, description = "Wrong current password", body = ErrorBody),
               (status = 429, body = ErrorBody)),
     security(("bearer_auth" = []), ("query_auth" = [])))]
@@ -160,16 +155,10 @@ pub async fn change_password(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
-    users::rules::validate_password(&req.new_password)?;
     let user = &caller.user;
-    login::confirm_password(
-        &state.db,
-        &state.throttle,
-        &user.id,
-        caller.ip,
-        req.password,
-    )
-    .await?;
+    users::rules::ensure_local_password(user)?;
+    users::rules::validate_password(&req.new_password)?;
+    login::confirm_password(state.verifier(), user, caller.ip, req.password).await?;
     let ended = users::change_password(
         state.accounts(),
         user,

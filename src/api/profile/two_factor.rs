@@ -101,14 +101,7 @@ pub async fn disable_two_factor(
     ApiJson(req): ApiJson<DisableTwoFactorRequest>,
 ) -> Result<StatusCode, ApiError> {
     let user = &caller.user;
-    login::confirm_password(
-        &state.db,
-        &state.throttle,
-        &user.id,
-        caller.ip,
-        req.password,
-    )
-    .await?;
+    login::confirm_password(state.verifier(), user, caller.ip, req.password).await?;
     users::disable_two_factor(state.accounts(), user, &caller.source()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,7 +1,9 @@
-//! SQL for the `users` table; the TOTP columns are in [`totp`].
+//! SQL for the `users` table; the TOTP columns are in [`totp`], directory users in [`directory`].
 
+mod directory;
 mod totp;
 
+pub use directory::*;
 pub use totp::*;
 
 use sqlx::{QueryBuilder, Sqlite, SqliteExecutor, SqlitePool};

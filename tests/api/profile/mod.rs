@@ -1,5 +1,6 @@
 //! `/api/v1/profile` and `/api/v1/profile/password`: the caller's own account.
 
+mod directory;
 mod images;
 mod two_factor;
 

@@ -136,6 +136,25 @@ pub async fn wait_for_task(
     panic!("task {id} did not get there");
 }
 
+/// Polls the task until it has ended (`within` at most); answers it.
+pub async fn wait_for_task_end(
+    server: &TestServer,
+    token: &str,
+    id: &str,
+    within: Duration,
+) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let (code, task) = server.get(&format!("/api/v1/tasks/{id}"), token).await;
+        assert_eq!(code, StatusCode::OK);
+        if task["active"] == false && task["pending"] == false {
+            return task;
+        }
+        assert!(started.elapsed() < within, "task {id} did not end: {task}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Polls the notifications until one titled `title` is there (5 s at most); answers it.
 pub async fn wait_for_notification(server: &TestServer, token: &str, title: &str) -> Value {
     for _ in 0..250 {

@@ -1,6 +1,7 @@
 //! The test harness: a real boxd on an ephemeral port over a temp data dir (`TestServer`), the
-//! built binary as a child process (`Served`), fixtures and shared assertions. Topic files take
-//! their helpers from here, never from each other.
+//! built binary as a child process (`Served`), fixtures and shared assertions, and real servers
+//! to talk to (`pebble` for ACME, `slapd` for LDAP). Topic files take their helpers from here,
+//! never from each other.
 
 mod binary;
 mod expect;
@@ -9,6 +10,7 @@ mod jobs;
 pub mod pebble;
 mod releases;
 mod server;
+pub mod slapd;
 
 pub use binary::{BOXD, Served};
 pub use expect::{
@@ -16,7 +18,7 @@ pub use expect::{
 };
 pub use fixtures::{
     enable_two_factor, form, gif, jpeg, png, totp_code, try_login, user_body,
-    wait_for_notification, wait_for_task,
+    wait_for_notification, wait_for_task, wait_for_task_end,
 };
 pub use jobs::{Gated, start_job};
 pub use releases::{Releases, Signer, UpdateSetup, tarball};

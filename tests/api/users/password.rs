@@ -3,6 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::support::slapd::{CAROL_PASSWORD, Slapd, configure_and_sync, staff};
 use crate::support::{OWNER_PASSWORD, TestServer, expect_error_exact};
 
 #[tokio::test]
@@ -78,4 +79,33 @@ async fn an_unknown_users_password_is_404() {
         .await;
 
     assert_eq!(code, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_password_of_a_directory_user_is_not_set_here() {
+    let slapd = Slapd::start(&staff()).await;
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    configure_and_sync(&server, &owner, &slapd).await;
+    let session = server.login("carol", CAROL_PASSWORD).await;
+    let (_, profile) = server.get("/api/v1/profile", &session).await;
+    let carol = profile["id"].as_str().unwrap();
+
+    let answer = server
+        .post(
+            &format!("/api/v1/users/{carol}/password"),
+            &owner,
+            json!({"password": "brand new password"}),
+        )
+        .await;
+
+    expect_error_exact(
+        answer,
+        StatusCode::FORBIDDEN,
+        "The password of this user is in the external directory; change it there",
+    );
+    assert_eq!(
+        server.get("/api/v1/profile", &session).await.0,
+        StatusCode::OK
+    );
 }

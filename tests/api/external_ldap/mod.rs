@@ -1,8 +1,19 @@
-//! `/api/v1/external_ldap/config`: the external directory, its bind password never shown.
+//! `/api/v1/external_ldap/config` and `/api/v1/external_ldap/sync`: the external directory (a
+//! real OpenLDAP `slapd`, `support::slapd`), its bind password never shown; the connection
+//! tried before saving ([`config`]); the sync of users and groups ([`sync`], [`paging`]) and its
+//! failures ([`failures`]); its users signing in to the directory server ([`signin`]). Their
+//! `/auth/login` is in `auth.rs`, their profile in `profile/`.
+
+mod config;
+mod failures;
+mod paging;
+mod signin;
+mod sync;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::support::slapd::Slapd;
 use crate::support::{
     TestServer, expect_admin_only, expect_error_exact, expect_secret_hidden_and_kept,
 };
@@ -22,6 +33,7 @@ async fn the_external_ldap_config_needs_an_admin_and_a_writable_token() {
                 "/api/v1/external_ldap/config",
                 json!({"provider": "noop"}),
             ),
+            (Method::POST, "/api/v1/external_ldap/sync", json!({})),
         ],
     )
     .await;
@@ -61,6 +73,10 @@ async fn the_external_ldap_config_is_validated() {
             "usernameField is required",
         ),
         (
+            json!({"provider": "ad", "url": "ldap://ad.example.com", "baseDn": "dc=x", "usernameField": "uid)(uid=*"}),
+            "usernameField must be an attribute name",
+        ),
+        (
             json!({"provider": "samba"}),
             "provider must be one of ad, cloudron, jumpcloud, okta, univention, other, noop",
         ),
@@ -74,12 +90,9 @@ async fn the_external_ldap_config_is_validated() {
     }
 }
 
-fn directory() -> Value {
-    json!({"provider": "other", "url": "ldaps://ldap.example.com", "baseDn": "ou=users,dc=example,dc=com", "usernameField": "uid", "bindDn": "cn=boxd", "bindPassword": "CanaryBind2"})
-}
-
 #[tokio::test]
 async fn the_bind_password_never_comes_back_and_the_placeholder_keeps_it() {
+    let slapd = Slapd::start("").await;
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
 
@@ -87,7 +100,7 @@ async fn the_bind_password_never_comes_back_and_the_placeholder_keeps_it() {
         &server,
         &owner,
         "/api/v1/external_ldap/config",
-        directory(),
+        slapd.config(),
         "bindPassword",
     )
     .await;
@@ -96,17 +109,40 @@ async fn the_bind_password_never_comes_back_and_the_placeholder_keeps_it() {
 // The placeholder never carries a hidden secret to a server the admin did not type it for.
 #[tokio::test]
 async fn the_placeholder_is_refused_for_another_server() {
+    let slapd = Slapd::start("").await;
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
     let (code, _) = server
-        .post("/api/v1/external_ldap/config", &owner, directory())
+        .post("/api/v1/external_ldap/config", &owner, slapd.config())
         .await;
     assert_eq!(code, StatusCode::OK);
 
-    let moved = json!({"provider": "other", "url": "ldaps://evil.example.com", "baseDn": "dc=x", "usernameField": "uid", "bindDn": "cn=boxd", "bindPassword": "********"});
-    let (code, _) = server
+    let mut moved = slapd.config();
+    moved["url"] = json!("ldaps://evil.example.com");
+    moved["bindPassword"] = json!("********");
+    let answer = server
         .post("/api/v1/external_ldap/config", &owner, moved)
         .await;
 
-    assert_eq!(code, StatusCode::BAD_REQUEST);
+    expect_error_exact(
+        answer,
+        StatusCode::BAD_REQUEST,
+        "bindPassword must be sent again for a new server or account",
+    );
+}
+
+#[tokio::test]
+async fn a_sync_without_a_directory_is_a_conflict() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+
+    let answer = server
+        .post("/api/v1/external_ldap/sync", &owner, json!({}))
+        .await;
+
+    expect_error_exact(
+        answer,
+        StatusCode::CONFLICT,
+        "External LDAP is not configured: set a provider in /external_ldap/config first",
+    );
 }
