@@ -116,10 +116,6 @@ pub fn event_stream(
         }
     });
     let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
-    let headers = [
-        ("x-accel-buffering", "no"),
-        ("cache-control", "no-cache"),
-        ("access-control-allow-origin", "*"),
-    ];
+    let headers = [("x-accel-buffering", "no"), ("cache-control", "no-cache")];
     (headers, sse).into_response()
 }

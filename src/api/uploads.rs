@@ -156,8 +156,9 @@ pub fn image_response(image: ImageRow, request_headers: &HeaderMap) -> Response 
     );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'"),
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
     );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }

@@ -12,13 +12,15 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::header;
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -219,6 +221,15 @@ pub fn router(state: AppState) -> Router {
     let docs_config =
         utoipa_swagger_ui::Config::new(["/api/v1/openapi.json"]).validator_url("none");
     let docs: Router<AppState> = SwaggerUi::new("/api/v1/docs").config(docs_config).into();
+    let docs = docs
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(DOCS_CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ));
     let serve_spec = get(move || {
         let spec = spec.clone();
         async move {
@@ -229,7 +240,7 @@ pub fn router(state: AppState) -> Router {
         }
     });
 
-    Router::new()
+    let router = Router::new()
         .merge(public)
         .merge(protected)
         .merge(docs)
@@ -255,8 +266,53 @@ pub fn router(state: AppState) -> Router {
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,
-        ]))
-        .with_state(state)
+        ]));
+    let router = with_browser_headers(router);
+    let router = match cors(&state.config.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router.with_state(state)
+}
+
+/// The API docs page loads its own scripts and styles only, and may not be framed.
+const DOCS_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+     frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// What every response tells browsers, unless the route said otherwise: keep no copy (tokens
+/// and secrets come in bodies), do not guess types, send no referrer.
+fn with_browser_headers(router: Router<AppState>) -> Router<AppState> {
+    router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+}
+
+/// CORS for the origins of `--cors-origin` only; none by default.
+fn cors(origins: &[HeaderValue]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::HeaderName::from_static("last-event-id"),
+            ])
+            .max_age(Duration::from_secs(3600)),
+    )
 }
 
 /// Opens the store and serves on `listener` until `shutdown` resolves.

@@ -115,6 +115,10 @@ pub struct ServeArgs {
     /// The largest release tarball downloaded, in MiB.
     #[arg(long, env = "BOXD_UPDATE_MAX_SIZE_MIB", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
     pub update_max_size_mib: u64,
+    /// Origins (`https://dash.example.com`) whose pages may call the API from a browser (CORS);
+    /// comma-separated. None by default.
+    #[arg(long, env = "BOXD_CORS_ORIGIN", value_delimiter = ',')]
+    pub cors_origin: Vec<String>,
     /// Open HTTP connections in total; beyond, new ones are closed (and a warning logged).
     #[arg(long, env = "BOXD_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use axum::http::HeaderValue;
 
 pub use cli::*;
 
@@ -34,6 +35,8 @@ pub struct Config {
     pub max_log_streams_per_user: usize,
     pub max_connections: usize,
     pub max_connections_per_address: usize,
+    /// Origins allowed to call the API from a browser.
+    pub cors_origins: Vec<HeaderValue>,
     pub update: UpdateConfig,
     pub certs: CertConfig,
     pub ldap: LdapConfig,
@@ -95,6 +98,7 @@ impl Config {
             max_running_tasks: count(args.max_running_tasks),
             max_log_streams: count(args.max_log_streams),
             max_log_streams_per_user: count(args.max_log_streams_per_user),
+            cors_origins: cors_origins(&args.cors_origin)?,
             max_connections: count(args.max_connections),
             max_connections_per_address: count(args.max_connections_per_address),
             update: UpdateConfig {
@@ -136,6 +140,7 @@ impl Config {
             max_running_tasks: 4,
             max_log_streams: 256,
             max_log_streams_per_user: 16,
+            cors_origins: Vec::new(),
             max_connections: 4096,
             max_connections_per_address: 256,
             update: UpdateConfig {
@@ -215,6 +220,30 @@ pub fn parse_public_key(text: &str) -> anyhow::Result<Arc<minisign_verify::Publi
     minisign_verify::PublicKey::from_base64(line)
         .map(Arc::new)
         .map_err(|err| anyhow::anyhow!("--update-public-key is not a minisign public key: {err}"))
+}
+
+/// `--cors-origin` values: each exactly an origin, `scheme://host[:port]`.
+fn cors_origins(values: &[String]) -> anyhow::Result<Vec<HeaderValue>> {
+    values
+        .iter()
+        .map(|value| value.trim())
+        .filter(|value| !value.is_empty())
+        .map(|value| {
+            let url = url::Url::parse(value).ok();
+            let origin = url
+                .as_ref()
+                .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+                .map(|url| url.origin().ascii_serialization());
+            match origin {
+                Some(origin) if origin == value.trim_end_matches('/') => {
+                    HeaderValue::from_str(&origin).context("--cors-origin is not a header value")
+                }
+                _ => bail!(
+                    "--cors-origin must be origins such as https://dash.example.com, got {value:?}"
+                ),
+            }
+        })
+        .collect()
 }
 
 fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {

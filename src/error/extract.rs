@@ -2,20 +2,39 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use super::ApiError;
 
 /// A JSON body that must be an object. An empty body reads as `{}`, so a POST without a body fails
 /// on the fields it lacks, as in Cloudron. Field errors name the field and never echo its value.
+/// A body must be sent as JSON (`application/json` or a `+json` type): a cross-site form can
+/// send `text/plain` without asking first, and must not be able to change anything.
 pub struct ApiJson<T>(pub T);
+
+/// Whether a `Content-Type` names JSON, parameters aside.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(is_json);
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge("Request body is too large".into())
@@ -23,6 +42,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 ApiError::bad_request("Failed to read the request body")
             }
         })?;
+        if !json && !bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::UnsupportedMediaType(
+                "The request body must be sent as application/json".into(),
+            ));
+        }
         parse_json_object(&bytes).map(ApiJson)
     }
 }
@@ -153,6 +177,27 @@ mod tests {
             message(r#"{"name": "x", "expiresAt": 1.5}"#),
             "expiresAt must be an integer"
         );
+    }
+
+    #[test]
+    fn json_content_types_are_told_apart() {
+        for json in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON",
+            "application/merge-patch+json",
+        ] {
+            assert!(is_json(json), "{json}");
+        }
+        for other in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+            "json",
+            "",
+        ] {
+            assert!(!is_json(other), "{other}");
+        }
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub enum ApiError {
     PreconditionFailed(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// A precondition of the platform is missing (nothing configured, nothing to update).
     #[error("{0}")]
     Unprocessable(String),
@@ -110,6 +112,7 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::FailedDependency(_) => StatusCode::FAILED_DEPENDENCY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

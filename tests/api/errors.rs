@@ -118,3 +118,45 @@ async fn a_refusal_before_the_body_is_read_closes_the_connection_openly() {
         "a read body keeps the connection"
     );
 }
+
+#[tokio::test]
+async fn a_json_body_sent_as_text_plain_is_refused_and_changes_nothing() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+
+    let response = server
+        .http
+        .post(server.url("/api/v1/branding/cloudron_name"))
+        .bearer_auth(&owner)
+        .header("content-type", "text/plain")
+        .body(r#"{"name": "Forged"}"#)
+        .send()
+        .await
+        .unwrap();
+
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    expect_error_exact(
+        (status, body),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "The request body must be sent as application/json",
+    );
+    let (_, name) = server.get("/api/v1/branding/cloudron_name", &owner).await;
+    assert_eq!(name["name"], "Cloudron");
+}
+
+#[tokio::test]
+async fn bodyless_posts_need_no_content_type() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+
+    let response = server
+        .http
+        .post(server.url("/api/v1/profile/twofactorauthentication_secret"))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::OK);
+}

@@ -37,6 +37,7 @@ mod auth_cache;
 mod binary;
 mod canary;
 mod errors;
+mod headers;
 mod ldap_server;
 mod openapi;
 mod outbound;

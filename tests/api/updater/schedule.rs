@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use boxd::clock::{Clock, ManualClock};
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{Releases, UpdateSetup, expect_error_exact, tarball};
+use crate::support::{Releases, TestServer, UpdateSetup, expect_error_exact, tarball};
 
 #[tokio::test]
 async fn the_pattern_has_a_default_and_keeps_what_is_set() {
@@ -203,5 +203,48 @@ async fn a_new_time_zone_replans_the_schedule_at_once() {
     assert!(
         Utc::now() < tokyo,
         "the run came from the moved clock, not from waiting"
+    );
+}
+
+#[tokio::test]
+async fn a_pattern_that_never_fires_is_refused_at_once_without_stalling_the_server() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let refuse = || {
+        server.post(
+            "/api/v1/updater/autoupdate_pattern",
+            &owner,
+            json!({"pattern": ", * * * * *"}),
+        )
+    };
+
+    let started = Instant::now();
+    let answer = refuse().await;
+    let took = started.elapsed();
+    expect_error_exact(
+        answer,
+        StatusCode::BAD_REQUEST,
+        "Invalid pattern: it never fires",
+    );
+    assert!(took < Duration::from_millis(100), "took {took:?}");
+
+    let status = async {
+        let asked = Instant::now();
+        let (code, _) = server.get("/api/v1/cloudron/status", "").await;
+        assert_eq!(code, StatusCode::OK);
+        asked.elapsed()
+    };
+    let (refusals, status_took) = tokio::join!(
+        futures_util::future::join_all((0..4).map(|_| refuse())),
+        status
+    );
+    assert!(
+        refusals
+            .iter()
+            .all(|(code, _)| *code == StatusCode::BAD_REQUEST)
+    );
+    assert!(
+        status_took < Duration::from_millis(500),
+        "status took {status_took:?}"
     );
 }
