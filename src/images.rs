@@ -16,6 +16,8 @@ pub const MAX_PIXELS: usize = 40_000_000;
 
 /// The stored name of the Cloudron avatar (branding).
 pub const CLOUDRON_AVATAR: &str = "cloudron_avatar";
+/// The stored name of the Cloudron background (branding); there is none by default.
+pub const CLOUDRON_BACKGROUND: &str = "cloudron_background";
 const DEFAULT_CLOUDRON_AVATAR: &[u8] = include_bytes!("../assets/cloudron-avatar.png");
 
 /// Why an upload is not an image boxd keeps.
@@ -94,6 +96,22 @@ pub async fn cloudron_avatar(db: &sqlx::SqlitePool) -> anyhow::Result<ImageRow> 
     match store::images::get(db, CLOUDRON_AVATAR).await? {
         Some(image) => Ok(image),
         None => Ok(validate(DEFAULT_CLOUDRON_AVATAR.to_vec())?),
+    }
+}
+
+/// The Cloudron background, if one is set.
+pub async fn cloudron_background(db: &sqlx::SqlitePool) -> sqlx::Result<Option<ImageRow>> {
+    store::images::get(db, CLOUDRON_BACKGROUND).await
+}
+
+/// Stores the Cloudron background, or removes it (`None`).
+pub async fn set_cloudron_background(
+    db: &sqlx::SqlitePool,
+    image: Option<ImageRow>,
+) -> sqlx::Result<()> {
+    match image {
+        Some(image) => store::images::put(db, CLOUDRON_BACKGROUND, None, &image).await,
+        None => store::images::delete(db, CLOUDRON_BACKGROUND).await,
     }
 }
 

@@ -11,6 +11,7 @@ pub use cli::*;
 
 use crate::clock::{Clock, SystemClock};
 use crate::ldap::LdapConfig;
+use crate::mail::MailConfig;
 
 mod cli;
 
@@ -34,6 +35,7 @@ pub struct Config {
     pub update: UpdateConfig,
     pub certs: CertConfig,
     pub ldap: LdapConfig,
+    pub mail: MailConfig,
     /// The system clock, or one that tests move by hand.
     pub clock: Arc<dyn Clock>,
 }
@@ -74,6 +76,7 @@ impl Config {
             }
         }
         let ldap = LdapConfig::new(&args.ldap, &data_dir, &domain);
+        let mail = MailConfig::new(args.smtp_url.as_deref(), args.mail_from.as_deref(), &domain)?;
         let command = |c: &Option<String>| c.clone().filter(|c| !c.trim().is_empty());
         let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         Ok(Self {
@@ -107,6 +110,7 @@ impl Config {
             },
             certs: CertConfig::from_args(args)?,
             ldap,
+            mail,
             clock: Arc::new(SystemClock),
         })
     }
@@ -144,6 +148,11 @@ impl Config {
                 reload_command: None,
             },
             ldap: LdapConfig::for_tests(dir),
+            // Tests that send mail start their own SMTP sink.
+            mail: MailConfig {
+                relay: None,
+                from: lettre::Address::new_dangerous("no-reply", "my.example.com"),
+            },
             clock: Arc::new(SystemClock),
         }
     }

@@ -38,6 +38,7 @@ mod binary;
 mod canary;
 mod errors;
 mod ldap_server;
+mod mail;
 mod openapi;
 mod throttle;
 mod token_layer;

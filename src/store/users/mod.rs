@@ -1,7 +1,9 @@
-//! SQL for the `users` table; the TOTP columns are in [`totp`].
+//! SQL for the `users` table; the TOTP columns are in [`totp`], milestones in [`lifecycle`].
 
+mod lifecycle;
 mod totp;
 
+pub use lifecycle::*;
 pub use totp::*;
 
 use sqlx::{QueryBuilder, Sqlite, SqliteExecutor, SqlitePool};

@@ -9,15 +9,17 @@ mod jobs;
 pub mod pebble;
 mod releases;
 mod server;
+mod smtp;
 
 pub use binary::{BOXD, Served};
 pub use expect::{
     expect_admin_only, expect_error, expect_error_exact, expect_secret_hidden_and_kept,
 };
 pub use fixtures::{
-    enable_two_factor, form, jpeg, png, totp_code, try_login, user_body, wait_for_notification,
-    wait_for_task,
+    add_invited_user, enable_two_factor, form, jpeg, link_param, png, totp_code, try_login,
+    user_body, wait_for_notification, wait_for_task,
 };
 pub use jobs::{Gated, start_job};
 pub use releases::{Releases, Signer, UpdateSetup, tarball};
 pub use server::{OWNER, OWNER_PASSWORD, TestServer, USER_PASSWORD, client};
+pub use smtp::SmtpSink;
