@@ -235,7 +235,10 @@ pub fn router(state: AppState) -> Router {
             "/.well-known/acme-challenge/{token}",
             get(api::well_known::get_acme_challenge),
         )
-
+        .route("/setupaccount.html", get(api::pages::setup_account_page))
+        .route("/passwordreset.html", get(api::pages::password_reset_page))
+        .route("/account.js", get(api::pages::script))
+        .route("/account.css", get(api::pages::style))
         .fallback(not_found_fallback)
         .method_not_allowed_fallback(method_not_allowed_fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -3,6 +3,7 @@
 //! their helpers from here, never from each other.
 
 mod binary;
+mod browser;
 mod expect;
 mod fixtures;
 mod jobs;
@@ -12,6 +13,7 @@ mod server;
 mod smtp;
 
 pub use binary::{BOXD, Served};
+pub use browser::Browser;
 pub use expect::{
     expect_admin_only, expect_error, expect_error_exact, expect_secret_hidden_and_kept,
 };
