@@ -119,14 +119,23 @@ async fn a_user_manager_cannot_invite_on_behalf_of_an_admin() {
 
 #[tokio::test]
 async fn unknown_users_have_no_invite() {
-    let server = TestServer::start().await;
+    let sink = SmtpSink::start().await;
+    let server = TestServer::start_with(|config| config.mail.relay = sink.relay()).await;
     let owner = server.owner_token().await;
 
     let link = server
         .get("/api/v1/users/uid-nobody/invite_link", &owner)
         .await;
+    let mail = server
+        .post(
+            "/api/v1/users/uid-nobody/send_invite_email",
+            &owner,
+            json!({"email": "nobody@example.com"}),
+        )
+        .await;
 
     expect_error_exact(link, StatusCode::NOT_FOUND, "No such user");
+    expect_error_exact(mail, StatusCode::NOT_FOUND, "No such user");
 }
 
 #[tokio::test]

@@ -105,6 +105,24 @@ async fn reset_links_need_a_user_manager_with_a_writable_token() {
 }
 
 #[tokio::test]
+async fn unknown_users_get_no_reset_mail() {
+    let sink = SmtpSink::start().await;
+    let server = TestServer::start_with(|config| config.mail.relay = sink.relay()).await;
+    let owner = server.owner_token().await;
+
+    let answer = server
+        .post(
+            "/api/v1/users/uid-nobody/send_password_reset_email",
+            &owner,
+            json!({"email": "nobody@example.com"}),
+        )
+        .await;
+
+    expect_error_exact(answer, StatusCode::NOT_FOUND, "No such user");
+    assert!(sink.mails().await.is_empty());
+}
+
+#[tokio::test]
 async fn an_invited_user_gets_an_invite_not_a_reset() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
