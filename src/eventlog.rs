@@ -81,8 +81,9 @@ impl Source {
         }
     }
 
-    /// `user`, in a session that `impersonator` opened with a ghost password.
-    pub fn ghost(user: &UserRow, impersonator: Option<SourceUser>, ip: IpAddr) -> Self {
+    /// `user` acting in a session; in one opened with a ghost password, `impersonator` is the
+    /// admin behind it.
+    pub fn session(user: &UserRow, impersonator: Option<SourceUser>, ip: IpAddr) -> Self {
         Self {
             impersonator,
             ..Self::user(user, ip)

@@ -44,7 +44,7 @@ impl Caller {
     /// The eventlog source of what this caller does; in a ghost session it names the admin too.
     pub fn source(&self) -> Source {
         let impersonator = self.impersonator.as_deref().cloned();
-        Source::ghost(&self.user, impersonator, self.ip)
+        Source::session(&self.user, impersonator, self.ip)
     }
 }
 

@@ -158,7 +158,7 @@ pub async fn open_session(
             let session =
                 sessions::issue_ghost_session(&mut *tx, &user.id, &ghost.admin_id, ghost.expires)
                     .await?;
-            let source = Source::ghost(user, impersonator, ip);
+            let source = Source::session(user, impersonator, ip);
             (session, Action::UserLoginGhost, source)
         }
     };

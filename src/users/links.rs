@@ -11,7 +11,7 @@ use serde_json::json;
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::rules::{self, ensure_outranks};
-use super::{Accounts, Actor, UserError, manageable, not_yourself, record_update};
+use super::{Actor, UserError, manageable, not_yourself, record_update};
 use crate::auth::cache::AuthCache;
 use crate::auth::secrets;
 use crate::auth::throttle::Throttle;
@@ -39,13 +39,6 @@ pub struct Links {
 }
 
 impl Links {
-    pub fn accounts(&self) -> Accounts<'_> {
-        Accounts {
-            db: &self.db,
-            sessions: &self.sessions,
-        }
-    }
-
     pub(super) fn now_ms(&self) -> i64 {
         self.clock.now().timestamp_millis()
     }
