@@ -186,6 +186,17 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_of_relay_gets_a_transport() {
+        for url in [
+            "smtp://user:pw@mail.example.com",
+            "smtps://mail.example.com:2465",
+            "smtp://127.0.0.1:25?tls=none",
+        ] {
+            assert!(Relay::parse(url).unwrap().transport().is_ok(), "{url}");
+        }
+    }
+
+    #[test]
     fn credentials_are_decoded_and_never_shown() {
         let relay =
             Relay::parse("smtp://me%40example.com:s3cr%2Ft+x@mail.example.com:587").unwrap();

@@ -133,3 +133,26 @@ async fn the_help_never_shows_the_relay_password() {
     );
     assert!(!help.contains("hunter2hunter2"), "{help}");
 }
+
+#[tokio::test]
+async fn a_relay_that_cannot_starttls_gets_nothing_in_the_clear() {
+    let sink = SmtpSink::start().await;
+    let url = format!("smtp://relay:s3cret@127.0.0.1:{}", sink.port);
+    let server = TestServer::start_with(|config| {
+        config.mail.relay = Some(boxd::mail::Relay::parse(&url).unwrap());
+    })
+    .await;
+    let owner = server.owner_token().await;
+    let carol = add_invited_user(&server, &owner, None).await;
+
+    send_invite(&server, &owner, &carol).await;
+
+    let alert = wait_for_notification(&server, &owner, ALERT).await;
+    let message = alert["message"].as_str().unwrap();
+    assert!(message.contains("STARTTLS is not supported"), "{message}");
+    assert!(
+        sink.logins().await.is_empty(),
+        "the password went out in the clear"
+    );
+    assert!(sink.mails().await.is_empty());
+}
