@@ -25,6 +25,7 @@ pub enum Action {
     GroupUpdate,
     UserAdd,
     UserLogin,
+    UserLoginGhost,
     UserRemove,
     UserUpdate,
 }
@@ -43,6 +44,7 @@ impl Action {
             Self::GroupUpdate => "group.update",
             Self::UserAdd => "user.add",
             Self::UserLogin => "user.login",
+            Self::UserLoginGhost => "user.login.ghost",
             Self::UserRemove => "user.remove",
             Self::UserUpdate => "user.update",
         }
@@ -50,12 +52,23 @@ impl Action {
 }
 
 /// Who caused an event: `{userId, username, ip}`; system sources carry a name such as `boot`.
+/// In a session opened with a ghost password, `impersonator` names the admin behind it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Source {
     pub user_id: Option<String>,
     pub username: Option<String>,
     pub ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impersonator: Option<SourceUser>,
+}
+
+/// A user named in a source beside the one acting.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceUser {
+    pub user_id: String,
+    pub username: Option<String>,
 }
 
 impl Source {
@@ -64,6 +77,16 @@ impl Source {
             user_id: Some(user.id.clone()),
             username: user.username.clone(),
             ip: Some(ip.to_string()),
+            impersonator: None,
+        }
+    }
+
+    /// `user` acting in a session; in one opened with a ghost password, `impersonator` is the
+    /// admin behind it.
+    pub fn session(user: &UserRow, impersonator: Option<SourceUser>, ip: IpAddr) -> Self {
+        Self {
+            impersonator,
+            ..Self::user(user, ip)
         }
     }
 
@@ -73,6 +96,7 @@ impl Source {
             user_id: None,
             username: None,
             ip: Some(ip.to_string()),
+            impersonator: None,
         }
     }
 
@@ -82,6 +106,7 @@ impl Source {
             user_id: None,
             username: Some(name.to_owned()),
             ip: None,
+            impersonator: None,
         }
     }
 }

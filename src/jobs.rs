@@ -1,7 +1,7 @@
 //! The periodic jobs of a running server, registered with the [`Scheduler`]: the
 //! reboot-required alert, automatic updates, the dynamic DNS check, the certificate check, the
-//! external LDAP sync, storing tokens' last use, and following changes other processes make to
-//! the store.
+//! external LDAP sync, the disk usage, storing tokens' last use, and following changes other
+//! processes make to the store.
 
 use std::time::Duration;
 
@@ -17,9 +17,10 @@ const CERT_CHECK_EVERY: Duration = Duration::from_secs(24 * 3600);
 /// The first certificate check comes this long after start, so a server restarted more often
 /// than daily still checks, yet a start is not slowed by it.
 const CERT_CHECK_FIRST: Duration = Duration::from_secs(3600);
+const DISK_USAGE_EVERY: Duration = Duration::from_secs(24 * 3600);
 
 /// The periodic jobs: the reboot-required alert, automatic updates, the dynamic DNS check, the
-/// certificate check, the external LDAP sync, storing tokens' last use.
+/// certificate check, the external LDAP sync, the disk usage, storing tokens' last use.
 pub fn start(state: &AppState) -> Scheduler {
     let scheduler = Scheduler::new(state.config.clock.clone(), state.shutdown.clone());
     let for_reboot = state.clone();
@@ -58,6 +59,10 @@ pub fn start(state: &AppState) -> Scheduler {
             external_ldap::scheduled_sync(for_ldap.clone())
         });
     }
+    let for_disks = state.clone();
+    scheduler.spawn("disk-usage", Every::new(DISK_USAGE_EVERY), move || {
+        system::refresh_disk_usage(for_disks.clone())
+    });
     let for_tokens = state.clone();
     scheduler.spawn("last-used", Every::new(LAST_USED_FLUSH_EVERY), move || {
         flush_last_used(for_tokens.clone())

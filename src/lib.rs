@@ -10,7 +10,8 @@
 //! - Domain modules hold the rules and the changes: [`users`] (accounts), [`groups`], [`auth`]
 //!   (tokens, credentials, throttling), [`settings`], [`network`], [`images`], [`eventlog`],
 //!   [`notifications`], [`tasks`] (the task runner), [`updater`], [`dyndns`], [`certs`] (ACME
-//!   certificates), [`system`].
+//!   certificates), [`system`] (the host: reboot, information, disk usage, boxd's own log),
+//!   [`mail`] (the SMTP relay and its delivery queue).
 //! - [`store`] is the SQL, one module per table; it knows nothing of HTTP.
 //! - [`ldap`] is the directory server: boxd as an LDAP server for apps, started by the serve
 //!   loop beside the HTTP server. [`external_ldap`] is the other way round: boxd as an LDAP
@@ -35,6 +36,7 @@ pub mod groups;
 pub mod images;
 pub mod jobs;
 pub mod ldap;
+pub mod mail;
 pub mod network;
 pub mod notifications;
 pub mod openapi;

@@ -45,10 +45,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = Config::from_args(&args)?;
-    let logs = telemetry::init(config.log_format);
+    let logs = telemetry::init(config.log_format, Some(&config.data_dir))
+        .context("cannot open the log file in the data dir")?;
     app::raise_open_files_limit();
     let listen = config.listen;
-    let state = state::AppState::start(config).await?;
+    let mut state = state::AppState::start(config).await?;
+    state.box_log = logs.box_log();
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

@@ -17,6 +17,7 @@ pub const BOX_UPDATE: Alert = Alert { id: "boxUpdate" };
 pub const CERTIFICATE_RENEWAL: Alert = Alert {
     id: "certificateRenewal",
 };
+pub const MAIL_DELIVERY: Alert = Alert { id: "mailDelivery" };
 
 /// Raises `alert` with this title and message (refreshing it if raised), or clears it when
 /// `message` is empty; clearing creates nothing.

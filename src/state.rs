@@ -20,16 +20,18 @@ use crate::eventlog::{self, Action, Source};
 use crate::external_ldap::ExternalLdap;
 use crate::images::UPLOAD_SLOTS;
 use crate::ldap::Directory;
+use crate::mail::Mailer;
 use crate::network::{Network, Policy};
 use crate::outbound::{Guard, Guarded};
 use crate::settings::{self, Blocklist, DirectoryServerConfig, Settings, TimeZone, TrustedIps};
 use crate::store::{self, Revision};
 use crate::tasks::TaskRunner;
+use crate::tasks::log::LiveLog;
 use crate::tasks::stream::StreamLimits;
 use crate::updater;
 use crate::updater::Updater;
 use crate::updater::schedule::AutoupdatePattern;
-use crate::users::{Accounts, Activation};
+use crate::users::{Accounts, Activation, Links};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -63,6 +65,10 @@ pub struct AppState {
     pub upload_slots: Arc<Semaphore>,
     /// The external directory whose users sign in with their password there.
     pub external_ldap: ExternalLdap,
+    /// The outgoing mail queue.
+    pub mailer: Mailer,
+    /// boxd's own log (`<data-dir>/logs/box.log`) while this process writes it.
+    pub box_log: Option<Arc<LiveLog>>,
     /// Cancelled on shutdown: streams end, tasks stop, background jobs end.
     pub shutdown: CancellationToken,
 }
@@ -82,6 +88,19 @@ impl AppState {
             db: &self.db,
             throttle: &self.throttle,
             directory: &self.external_ldap,
+        }
+    }
+
+    /// Where invite and reset links are made, mailed and used.
+    pub fn links(&self) -> Links {
+        Links {
+            db: self.db.clone(),
+            sessions: self.auth_cache.clone(),
+            clock: self.config.clock.clone(),
+            domain: self.config.domain.as_str().into(),
+            mailer: self.mailer.clone(),
+            settings: self.settings.clone(),
+            throttle: self.throttle.clone(),
         }
     }
 
@@ -135,6 +154,8 @@ impl AppState {
             updater: Updater::new(config.update.feed_url.as_deref())?,
             autoupdate_pattern: Arc::new(watch::Sender::new(pattern)),
             directory_server: Arc::new(Directory::new(directory_server)),
+            mailer: Mailer::new(config.mail.clone()),
+            box_log: None,
             log_streams: StreamLimits::new(config.max_log_streams, config.max_log_streams_per_user),
             throttle: Arc::new(Throttle::new(config.clock.clone())),
             config: Arc::new(config),

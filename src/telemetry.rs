@@ -1,26 +1,37 @@
 //! Logging: text or JSON lines on stderr, filtered `RUST_LOG`-style, written by a background
-//! thread so a request never waits for the terminal or the log collector; and the request span.
+//! thread so a request never waits for the terminal or the log collector; the same lines in
+//! boxd's own log file ([`box_log`]), which `/system/logs/box` serves; and the request span.
+
+mod box_log;
+
+pub use box_log::box_log_path;
 
 use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::MatchedPath;
 use axum::http::{Request, Response};
 use tracing::Span;
 use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, fmt};
 
 use crate::config::LogFormat;
+use crate::tasks::log::LiveLog;
 
 /// Lines waiting for the writer; past this, new lines are dropped and counted rather than
 /// slowing requests down.
 const BUFFERED_LINES: usize = 16_384;
 
-/// Keeps the log writer running; dropping it flushes what is buffered.
+/// Keeps the log writers running; dropping it flushes what is buffered.
 #[must_use = "dropping the guard stops the log writer"]
 pub struct LogGuard {
-    _writer: WorkerGuard,
+    _writers: Vec<WorkerGuard>,
     dropped: ErrorCounter,
+    box_log: Option<Arc<LiveLog>>,
 }
 
 impl LogGuard {
@@ -28,29 +39,62 @@ impl LogGuard {
     pub fn dropped(&self) -> usize {
         self.dropped.dropped_lines()
     }
+
+    /// boxd's own log, when [`init`] was given a data dir.
+    pub fn box_log(&self) -> Option<Arc<LiveLog>> {
+        self.box_log.clone()
+    }
 }
 
-/// Installs the global subscriber; `RUST_LOG` overrides the default of `info`.
-pub fn init(format: LogFormat) -> LogGuard {
-    let (writer, guard) = NonBlockingBuilder::default()
+/// Installs the global subscriber; `RUST_LOG` overrides the default of `info`. With a data dir,
+/// every line also goes to `<data-dir>/logs/box.log` (as text, whatever `format`).
+pub fn init(format: LogFormat, data_dir: Option<&Path>) -> std::io::Result<LogGuard> {
+    let (writer, guard) = non_blocking("boxd-log").finish(std::io::stderr());
+    let dropped = writer.error_counter();
+    let stderr = match format {
+        LogFormat::Text => fmt::layer()
+            .with_writer(writer)
+            .with_ansi(std::io::stderr().is_terminal())
+            .boxed(),
+        LogFormat::Json => fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_writer(writer)
+            .boxed(),
+    };
+    let mut writers = vec![guard];
+    let (file, box_log) = match data_dir {
+        Some(dir) => {
+            let log = Arc::new(box_log::open(dir)?);
+            let (writer, guard) = non_blocking("boxd-log-file").finish(box_log::Writer::new(&log));
+            writers.push(guard);
+            // The file's writer stamps each record with its own time.
+            let layer = fmt::layer()
+                .with_writer(writer)
+                .with_ansi(false)
+                .without_time();
+            (Some(layer), Some(log))
+        }
+        None => (None, None),
+    };
+    let spec = std::env::var(EnvFilter::DEFAULT_ENV).ok();
+    tracing_subscriber::registry()
+        .with(filter(spec.as_deref()))
+        .with(stderr)
+        .with(file)
+        .init();
+    Ok(LogGuard {
+        _writers: writers,
+        dropped,
+        box_log,
+    })
+}
+
+fn non_blocking(thread: &str) -> NonBlockingBuilder {
+    NonBlockingBuilder::default()
         .lossy(true)
         .buffered_lines_limit(BUFFERED_LINES)
-        .thread_name("boxd-log")
-        .finish(std::io::stderr());
-    let dropped = writer.error_counter();
-    let spec = std::env::var(EnvFilter::DEFAULT_ENV).ok();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter(spec.as_deref()))
-        .with_writer(writer)
-        .with_ansi(std::io::stderr().is_terminal());
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-    }
-    LogGuard {
-        _writer: guard,
-        dropped,
-    }
+        .thread_name(thread)
 }
 
 /// The filter of a `RUST_LOG` spec (default `info`), which never lets the LDAP codec log: it

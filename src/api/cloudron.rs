@@ -1,4 +1,4 @@
-//! `/api/v1/cloudron/...`: status, the avatar, and platform-wide preferences.
+//! `/api/v1/cloudron/...`: status, the avatar and background, and platform-wide preferences.
 
 use axum::Json;
 use axum::extract::State;
@@ -52,6 +52,19 @@ pub async fn get_cloudron_avatar(
         images::cloudron_avatar(&state.db).await?,
         &headers,
     ))
+}
+
+/// The Cloudron background, as set with `/branding/cloudron_background`. Public.
+#[utoipa::path(get, path = "/api/v1/cloudron/background", tag = "Cloudron",
+    responses((status = 200, description = "The image, with its own content type",
+               content(("image/png"), ("image/jpeg"), ("image/gif"), ("image/webp"))),
+              (status = 304, description = "Unchanged (If-None-Match)"),
+              (status = 404, description = "No background is set", body = ErrorBody)))]
+pub async fn get_cloudron_background(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    super::branding::background_response(&state, &headers).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,5 +1,6 @@
-//! Not a resource: the log download and the live log stream (SSE) that the log routes share,
-//! with their query rules (`lines`, `format`, `Last-Event-ID`).
+//! Not a resource: the log download and the live log stream (SSE) that the log routes (of
+//! tasks, and of the system's log units) share, with their query rules (`lines`, `format`,
+//! `Last-Event-ID`).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -9,12 +10,33 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::auth::{self, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::tasks::log::LogLine;
 use crate::tasks::stream::Start;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogsQuery {
+    /// The last this many lines [default: 10]; -1 for all.
+    #[param(value_type = Option<i64>)]
+    pub lines: Option<String>,
+    /// `json` (one `{realtimeTimestamp, message, source}` per line) or `short` (the lines as stored).
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogstreamQuery {
+    /// Start with the last this many lines [default: 10]; -1 for all. A `Last-Event-ID` header
+    /// (on reconnect) starts after that line instead.
+    #[param(value_type = Option<i64>)]
+    pub lines: Option<String>,
+}
 
 /// How often an open log stream checks that its token still works.
 const STREAM_AUTH_EVERY: Duration = Duration::from_secs(15);

@@ -12,6 +12,7 @@ pub mod groups;
 pub mod logs;
 pub mod network;
 pub mod notifications;
+pub mod pages;
 pub mod profile;
 pub mod provision;
 pub mod reverseproxy;

@@ -1,4 +1,11 @@
-//! `/api/v1/system/reboot`: whether the host needs a reboot, and rebooting it, for admins.
+//! `/api/v1/system/...`, for admins: whether the host needs a reboot, and rebooting it; the host
+//! itself in [`info`]; boxd's own log in [`logs`].
+
+mod info;
+mod logs;
+
+pub use info::*;
+pub use logs::*;
 
 use axum::Json;
 use axum::extract::State;

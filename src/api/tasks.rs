@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Page, PageQuery, logs, parse_id};
+use super::logs::{self, LogsQuery, LogstreamQuery};
+use super::{Page, PageQuery, parse_id};
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiPath, ApiQuery, ErrorBody};
 use crate::state::AppState;
@@ -107,16 +108,6 @@ pub async fn get_task(
     Ok(Json(Task::from(existing(&state, &task_id).await?)))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct LogsQuery {
-    /// The last this many lines [default: 10]; -1 for all.
-    #[param(value_type = Option<i64>)]
-    lines: Option<String>,
-    /// `json` (one `{realtimeTimestamp, message, source}` per line) or `short` (the lines as stored).
-    format: Option<String>,
-}
-
 /// Download a task's log.
 #[utoipa::path(get, path = "/api/v1/tasks/{taskId}/logs", tag = "Tasks",
     params(("taskId" = String, Path, description = "Task id"), LogsQuery),
@@ -134,20 +125,11 @@ pub async fn get_task_logs(
     let task = existing(&state, &task_id).await?;
     let lines = logs::lines(query.lines.as_deref(), "lines must be a number")?;
     let json = logs::json_format(query.format.as_deref())?;
-    let body = stream::download(&state.tasks, task.id, lines, json).await?;
+    let body = stream::download(state.tasks.log(task.id), lines, json).await?;
     Ok(logs::download_response(
         body,
         &format!("task-{}.log", task.id),
     ))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct LogstreamQuery {
-    /// Start with the last this many lines [default: 10]; -1 for all. A `Last-Event-ID` header
-    /// (on reconnect) starts after that line instead.
-    #[param(value_type = Option<i64>)]
-    lines: Option<String>,
 }
 
 /// Follow a task's log live (Server-Sent Events; needs `Accept: text/event-stream`). Each event
@@ -170,7 +152,7 @@ pub async fn get_task_logstream(
     let task = existing(&state, &task_id).await?;
     let start = logs::start(&headers, query.lines.as_deref())?;
     let permit = state.log_streams.acquire(&caller.user.id)?;
-    let lines = stream::follow(&state.tasks, task.id, start, permit).await?;
+    let lines = stream::follow(state.tasks.log(task.id), start, permit).await?;
     Ok(logs::event_stream(&state, &caller, lines))
 }
 

@@ -72,6 +72,18 @@ pub struct BackgroundUpload {
     background_image: Vec<u8>,
 }
 
+/// The multipart form of the Cloudron background upload.
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "documents the form; the handler reads it field by field"
+)]
+pub struct CloudronBackgroundUpload {
+    /// A PNG, JPEG, GIF or WebP image of at most 5 MiB; absent or empty, it clears the background.
+    #[schema(value_type = String, format = Binary)]
+    background: Vec<u8>,
+}
+
 pub fn is_multipart(req: &Request) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)

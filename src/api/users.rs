@@ -1,6 +1,12 @@
 //! `/api/v1/users`: the user directory, for user managers and up. Nobody acts on a user above
 //! their own role, nobody grants a role above their own, and nobody removes, demotes or
-//! deactivates themselves.
+//! deactivates themselves. Invite and reset links are in [`links`], ghost passwords in [`ghost`].
+
+mod ghost;
+mod links;
+
+pub use ghost::*;
+pub use links::*;
 
 use axum::Json;
 use axum::extract::State;

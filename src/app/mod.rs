@@ -30,7 +30,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::config::Config;
 use crate::error::{method_not_allowed_fallback, not_found_fallback, panic_response};
 use crate::state::AppState;
-use crate::{api, auth, jobs, ldap, network, openapi, telemetry};
+use crate::{api, auth, jobs, ldap, mail, network, openapi, telemetry};
 use http::ConnectionLimits;
 
 /// JSON bodies are small; image uploads raise this on their own routes.
@@ -53,7 +53,11 @@ struct Routes {
 fn routes() -> Routes {
     let (public, public_doc) = OpenApiRouter::new()
         .routes(routes!(api::auth::login))
+        .routes(routes!(api::auth::setup_account))
+        .routes(routes!(api::auth::request_password_reset))
+        .routes(routes!(api::auth::reset_password))
         .routes(routes!(api::cloudron::get_cloudron_avatar))
+        .routes(routes!(api::cloudron::get_cloudron_background))
         .routes(routes!(api::cloudron::list_languages))
         .routes(routes!(api::cloudron::get_status))
         .routes(routes!(api::profile::get_avatar))
@@ -63,6 +67,10 @@ fn routes() -> Routes {
         .routes(routes!(
             api::branding::get_branding_avatar,
             api::branding::set_branding_avatar
+        ))
+        .routes(routes!(
+            api::branding::get_branding_background,
+            api::branding::set_branding_background
         ))
         .routes(routes!(api::profile::set_avatar))
         .routes(routes!(
@@ -87,6 +95,10 @@ fn routes() -> Routes {
         .routes(routes!(
             api::branding::get_cloudron_name,
             api::branding::set_cloudron_name
+        ))
+        .routes(routes!(
+            api::branding::get_footer,
+            api::branding::set_footer
         ))
         .routes(routes!(
             api::cloudron::get_language,
@@ -152,6 +164,16 @@ fn routes() -> Routes {
         ))
         .routes(routes!(api::reverseproxy::renew_certs))
         .routes(routes!(api::system::get_reboot, api::system::reboot))
+        .routes(routes!(api::system::get_system_info))
+        .routes(routes!(api::system::get_cpus))
+        .routes(routes!(api::system::get_memory))
+        .routes(routes!(api::system::get_block_devices))
+        .routes(routes!(
+            api::system::get_disk_usage,
+            api::system::update_disk_usage
+        ))
+        .routes(routes!(api::system::get_system_logs))
+        .routes(routes!(api::system::get_system_logstream))
         .routes(routes!(api::tasks::list_tasks))
         .routes(routes!(api::tasks::get_task))
         .routes(routes!(api::tasks::get_task_logs))
@@ -178,6 +200,11 @@ fn routes() -> Routes {
         .routes(routes!(api::users::set_user_password))
         .routes(routes!(api::users::disable_user_two_factor))
         .routes(routes!(api::users::set_user_groups))
+        .routes(routes!(api::users::get_invite_link))
+        .routes(routes!(api::users::send_invite_email))
+        .routes(routes!(api::users::get_password_reset_link))
+        .routes(routes!(api::users::send_password_reset_email))
+        .routes(routes!(api::users::set_ghost))
         .split_for_parts();
     let mut doc = openapi::ApiDoc::openapi();
     doc.merge(public_doc);
@@ -249,6 +276,10 @@ pub fn router(state: AppState) -> Router {
             "/.well-known/acme-challenge/{token}",
             get(api::well_known::get_acme_challenge),
         )
+        .route("/setupaccount.html", get(api::pages::setup_account_page))
+        .route("/passwordreset.html", get(api::pages::password_reset_page))
+        .route("/account.js", get(api::pages::script))
+        .route("/account.css", get(api::pages::style))
         .fallback(not_found_fallback)
         .method_not_allowed_fallback(method_not_allowed_fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -346,6 +377,7 @@ pub async fn run(
 
     let scheduler = jobs::start(&state);
     let directory = ldap::start(&state);
+    let mail = mail::start(&state.mailer, state.db.clone(), cancel.clone());
     tracing::info!(listen.addr = %addr, "listening on {addr}");
     let limits = ConnectionLimits {
         total: state.config.max_connections,
@@ -364,6 +396,9 @@ pub async fn run(
     tracing::info!("shutting down");
     directory.stopped().await;
     scheduler.stopped().await;
+    if let Some(mail) = mail {
+        let _ = mail.await;
+    }
     state.tasks.shut_down(TASK_GRACE).await;
     jobs::flush_last_used(state.clone()).await;
     state.db.close().await;

@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use lru::LruCache;
 
 use super::Scope;
+use crate::eventlog::SourceUser;
 use crate::store::users::UserRow;
 
 /// Enough for every session and script of a busy installation; beyond, the least recently
@@ -29,6 +30,8 @@ pub struct CachedToken {
     pub expires: i64,
     pub scope: Arc<Scope>,
     pub user: Arc<UserRow>,
+    /// The admin behind a session opened with a ghost password.
+    pub impersonator: Option<Arc<SourceUser>>,
 }
 
 #[derive(Debug)]
@@ -93,9 +96,15 @@ impl AuthCache {
     }
 
     /// After a change to the user (role, profile, activity, password, 2FA, deletion) or to
-    /// any of their tokens.
+    /// any of their tokens; ghost sessions the user opened as an admin go too.
     pub fn invalidate_user(&self, user_id: &str) {
-        self.invalidate(|token| *token.user.id == *user_id);
+        self.invalidate(|token| {
+            *token.user.id == *user_id
+                || token
+                    .impersonator
+                    .as_ref()
+                    .is_some_and(|admin| admin.user_id == user_id)
+        });
     }
 
     pub fn invalidate_token(&self, token_id: &str) {
@@ -131,6 +140,7 @@ mod tests {
 
     fn token(id: &str, user_id: &str) -> CachedToken {
         CachedToken {
+            impersonator: None,
             token_id: id.into(),
             client_id: "cid-sdk".into(),
             expires: i64::MAX,
@@ -166,6 +176,22 @@ mod tests {
         cache.invalidate_user("uid-1");
         assert!(cache.get(&[2; 32]).is_none());
         assert_eq!(cache.get(&[3; 32]).unwrap().token_id.as_ref(), "tid-3");
+    }
+
+    #[test]
+    fn a_ghost_session_goes_with_its_admin() {
+        let cache = AuthCache::default();
+        let generation = cache.generation();
+        let mut ghost = token("tid-1", "uid-2");
+        ghost.impersonator = Some(Arc::new(SourceUser {
+            user_id: "uid-1".into(),
+            username: Some("alice".into()),
+        }));
+        cache.insert([1; 32], ghost, generation);
+        cache.insert([2; 32], token("tid-2", "uid-2"), generation);
+        cache.invalidate_user("uid-1");
+        assert!(cache.get(&[1; 32]).is_none());
+        assert!(cache.get(&[2; 32]).is_some());
     }
 
     #[test]

@@ -8,9 +8,10 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Uri, header};
 
+use super::scope::Access;
 use super::{Role, Scope};
 use crate::error::ApiError;
-use crate::eventlog::Source;
+use crate::eventlog::{Source, SourceUser};
 use crate::store::users::UserRow;
 
 /// The authenticated caller of a protected route.
@@ -23,13 +24,27 @@ pub struct Caller {
     /// When the caller's token expires, epoch milliseconds.
     pub expires: i64,
     pub scope: Arc<Scope>,
+    /// The admin behind a session opened with a ghost password.
+    pub impersonator: Option<Arc<SourceUser>>,
     pub ip: IpAddr,
 }
 
 impl Caller {
-    /// The eventlog source of what this caller does.
+    /// For a GET that hands out a credential (an invite or reset link): a token that may only
+    /// read `resource` is refused, as it would be for a change.
+    pub fn ensure_may_write(&self, resource: &str) -> Result<(), ApiError> {
+        match self.scope.access(resource) {
+            Some(Access::ReadWrite) => Ok(()),
+            _ => Err(ApiError::forbidden(
+                "This token's scope does not allow this request",
+            )),
+        }
+    }
+
+    /// The eventlog source of what this caller does; in a ghost session it names the admin too.
     pub fn source(&self) -> Source {
-        Source::user(&self.user, self.ip)
+        let impersonator = self.impersonator.as_deref().cloned();
+        Source::session(&self.user, impersonator, self.ip)
     }
 }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::cache::CachedToken;
 use super::{Caller, secrets, token_from};
 use crate::error::ApiError;
+use crate::eventlog::SourceUser;
 use crate::network::ClientIp;
 use crate::state::AppState;
 use crate::store;
@@ -48,6 +49,7 @@ pub async fn require_token(
         client_id: token.client_id,
         expires: token.expires,
         scope: token.scope,
+        impersonator: token.impersonator,
         ip,
     });
     Ok(next.run(req).await)
@@ -66,6 +68,12 @@ async fn lookup(state: &AppState, hash: [u8; 32], now: i64) -> Result<CachedToke
         expires: found.token_expires,
         scope: Arc::new(found.token_scope.0),
         user: Arc::new(found.user),
+        impersonator: found.impersonator_id.map(|user_id| {
+            Arc::new(SourceUser {
+                user_id,
+                username: found.impersonator_username,
+            })
+        }),
     };
     state.auth_cache.insert(hash, token.clone(), generation);
     Ok(token)

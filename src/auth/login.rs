@@ -5,11 +5,14 @@
 
 use std::net::IpAddr;
 
+use serde_json::json;
 use sqlx::SqlitePool;
 
 use super::secrets::{self, HashError};
+use super::sessions::{self, IssuedToken};
 use super::throttle::{RateLimited, Throttle};
 use super::totp;
+use crate::eventlog::{self, Action, Source, SourceUser};
 use crate::external_ldap::{self, ExternalLdap, ExternalLdapError};
 use crate::store;
 use crate::store::users::UserRow;
@@ -90,13 +93,30 @@ pub struct Credentials<'a> {
     pub totp: Option<&'a str>,
 }
 
+/// Who a login proved.
+pub struct Authenticated {
+    pub user: UserRow,
+    /// Set when the password was a ghost password an admin gave.
+    pub ghost: Option<GhostLogin>,
+}
+
+/// A login with a ghost password.
+pub struct GhostLogin {
+    /// The admin who set it.
+    pub admin_id: String,
+    /// When the ghost password would have expired: its session ends then.
+    pub expires: i64,
+}
+
 /// The active user these credentials prove, with the TOTP code (if 2FA is on) marked used.
 /// Unknown names cost an argon2 run and count in the throttle like known ones: no enumeration.
+/// A ghost password live at `now_ms` proves the user too, once, without a TOTP code.
 pub async fn authenticate(
     verifier: Verifier<'_>,
     ip: IpAddr,
     credentials: Credentials<'_>,
-) -> Result<UserRow, LoginError> {
+    now_ms: i64,
+) -> Result<Authenticated, LoginError> {
     let found = store::users::find_for_login(verifier.db, credentials.login).await?;
     let account = match &found {
         Some((user, _)) => user.id.clone(),
@@ -105,23 +125,92 @@ pub async fn authenticate(
     let attempt = verifier.throttle.begin(ip, &account)?;
     let (user, hash) = found.map_or((None, None), |(user, hash)| (Some(user), Some(hash)));
     let password_ok = verifier
-        .password_matches(user.as_ref(), hash, credentials.password)
+        .password_matches(user.as_ref(), hash, credentials.password.clone())
         .await?;
     let user = match user {
-        Some(user) if password_ok && user.active => user,
+        Some(user) if user.active => user,
         _ => return Err(refused(credentials.login, ip)),
     };
+    if !password_ok {
+        // Cloudron: a ghost login skips 2FA (the admin does not hold the user's device).
+        let ghost = ghost_login(verifier.db, &user, credentials.password, now_ms).await?;
+        let ghost = ghost.ok_or_else(|| refused(credentials.login, ip))?;
+        verifier.throttle.succeeded(attempt);
+        tracing::warn!(user.id = %user.id, admin.id = %ghost.admin_id, client.ip = %ip,
+            "{} logged in as {} with a ghost password", ghost.admin_id, user.id);
+        return Ok(Authenticated {
+            user,
+            ghost: Some(ghost),
+        });
+    }
     if user.totp_enabled {
         let code = credentials.totp.filter(|code| !code.trim().is_empty());
         let code = code.ok_or(LoginError::TotpRequired)?;
         accept_code(verifier.db, verifier.throttle, &user, code, ip).await?;
     }
     verifier.throttle.succeeded(attempt);
-    Ok(user)
+    Ok(Authenticated { user, ghost: None })
+}
+/// The user's live ghost password, if `password` is it; it is used up (it works once).
+async fn ghost_login(
+    db: &SqlitePool,
+    user: &UserRow,
+    password: String,
+    now_ms: i64,
+) -> Result<Option<GhostLogin>, LoginError> {
+    let Some(ghost) = store::ghosts::live(db, &user.id, now_ms).await? else {
+        return Ok(None);
+    };
+    let hash = ghost.password_hash;
+    if !secrets::verify_password(password, Some(hash.clone())).await? {
+        return Ok(None);
+    }
+    // Of two logins with it at once, one gets in.
+    if !store::ghosts::take(db, &user.id, &hash).await? {
+        return Ok(None);
+    }
+    Ok(Some(GhostLogin {
+        admin_id: ghost.created_by,
+        expires: ghost.expires,
+    }))
+}
+
+/// The session a login opens, recorded as `user.login`; a ghost login's session ends when the
+/// ghost password would have, and is recorded as `user.login.ghost` with the admin in the source.
+pub async fn open_session(
+    db: &SqlitePool,
+    login: &Authenticated,
+    ip: IpAddr,
+) -> Result<IssuedToken, LoginError> {
+    let user = &login.user;
+    let mut tx = store::begin_write(db).await?;
+    let (session, action, source) = match &login.ghost {
+        None => (
+            sessions::issue_login_session(&mut *tx, &user.id, "login").await?,
+            Action::UserLogin,
+            Source::user(user, ip),
+        ),
+        Some(ghost) => {
+            let admin = store::users::find_by_id(&mut *tx, &ghost.admin_id).await?;
+            let impersonator = admin.map(|admin| SourceUser {
+                user_id: admin.id,
+                username: admin.username,
+            });
+            let session =
+                sessions::issue_ghost_session(&mut *tx, &user.id, &ghost.admin_id, ghost.expires)
+                    .await?;
+            let source = Source::session(user, impersonator, ip);
+            (session, Action::UserLoginGhost, source)
+        }
+    };
+    let data = json!({ "userId": user.id, "user": eventlog::public_user(user) });
+    eventlog::record(&mut *tx, action, &source, data).await?;
+    tx.commit().await?;
+    Ok(session)
 }
 
 /// The current TOTP code of a user with 2FA, accepted once.
-async fn accept_code(
+pub async fn accept_code(
     db: &SqlitePool,
     throttle: &Throttle,
     user: &UserRow,

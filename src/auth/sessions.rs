@@ -34,6 +34,14 @@ pub async fn issue_token(
     db: impl SqliteExecutor<'_>,
     spec: &TokenSpec<'_>,
 ) -> sqlx::Result<IssuedToken> {
+    store_new(db, spec, None).await
+}
+
+async fn store_new(
+    db: impl SqliteExecutor<'_>,
+    spec: &TokenSpec<'_>,
+    impersonator: Option<&str>,
+) -> sqlx::Result<IssuedToken> {
     let secret = secrets::new_token();
     let issued = IssuedToken {
         id: format!("tid-{}", uuid::Uuid::new_v4()),
@@ -50,6 +58,7 @@ pub async fn issue_token(
         scope: spec.scope,
         expires: spec.expires,
         creation_time: &issued.creation_time,
+        impersonator,
     };
     store::tokens::insert(db, &token).await?;
     Ok(issued)
@@ -81,6 +90,24 @@ pub async fn issue_login_session(
         expires: now_ms() + LOGIN_TOKEN_LIFETIME_MS,
     };
     issue_token(db, &spec).await
+}
+
+/// A session of `user_id` opened with the ghost password `impersonator_id` set: a dashboard
+/// session named `ghost` that ends at `expires`, with the admin behind it recorded.
+pub async fn issue_ghost_session(
+    db: impl SqliteExecutor<'_>,
+    user_id: &str,
+    impersonator_id: &str,
+    expires: i64,
+) -> sqlx::Result<IssuedToken> {
+    let spec = TokenSpec {
+        user_id,
+        name: "ghost",
+        client_id: CLIENT_WEBADMIN,
+        scope: &Scope::full(),
+        expires,
+    };
+    store_new(db, &spec, Some(impersonator_id)).await
 }
 
 /// Why an API token was refused.

@@ -145,6 +145,14 @@ pub struct ServeArgs {
     pub ldap: LdapArgs,
     #[command(flatten)]
     pub external_ldap: ExternalLdapArgs,
+    /// The SMTP relay for invites and password resets: smtp://user:password@host:587 (STARTTLS
+    /// required), smtps://user:password@host:465 (TLS), or smtp://127.0.0.1:25?tls=none (a relay
+    /// on this host only) [default: none, no email].
+    #[arg(long, env = "BOXD_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender address of emails [default: no-reply@<domain>].
+    #[arg(long, env = "BOXD_MAIL_FROM")]
+    pub mail_from: Option<String>,
 }
 
 /// The directory server (boxd as an LDAP server for apps); it serves while

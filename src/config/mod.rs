@@ -13,6 +13,7 @@ pub use cli::*;
 use crate::clock::{Clock, SystemClock};
 use crate::external_ldap::ExternalLdapOptions;
 use crate::ldap::LdapConfig;
+use crate::mail::MailConfig;
 
 mod cli;
 
@@ -41,6 +42,7 @@ pub struct Config {
     pub certs: CertConfig,
     pub ldap: LdapConfig,
     pub external_ldap: ExternalLdapOptions,
+    pub mail: MailConfig,
     /// The system clock, or one that tests move by hand.
     pub clock: Arc<dyn Clock>,
 }
@@ -81,6 +83,7 @@ impl Config {
             }
         }
         let ldap = LdapConfig::new(&args.ldap, &data_dir, &domain);
+        let mail = MailConfig::new(args.smtp_url.as_deref(), args.mail_from.as_deref(), &domain)?;
         let command = |c: &Option<String>| c.clone().filter(|c| !c.trim().is_empty());
         let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         Ok(Self {
@@ -118,6 +121,7 @@ impl Config {
             certs: CertConfig::from_args(args)?,
             ldap,
             external_ldap: ExternalLdapOptions::from_args(&args.external_ldap),
+            mail,
             clock: Arc::new(SystemClock),
         })
     }
@@ -159,6 +163,11 @@ impl Config {
             },
             ldap: LdapConfig::for_tests(dir),
             external_ldap: ExternalLdapOptions::default(),
+            // Tests that send mail start their own SMTP sink.
+            mail: MailConfig {
+                relay: None,
+                from: lettre::Address::new_dangerous("no-reply", "my.example.com"),
+            },
             clock: Arc::new(SystemClock),
         }
     }

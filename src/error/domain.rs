@@ -122,6 +122,8 @@ impl From<UserError> for ApiError {
             UserError::Conflict(message) => Self::Conflict(message),
             UserError::AlreadySetup => Self::Conflict(err.to_string()),
             UserError::WrongCode => Self::PreconditionFailed(err.to_string()),
+            UserError::BadLink(message) => Self::Unauthorized(message.into()),
+            UserError::Mail(err) => err.into(),
             UserError::Login(err) => err.into(),
             UserError::Store(err) => err.into(),
             UserError::Internal(err) => Self::Internal(err),
@@ -140,6 +142,31 @@ impl From<ExternalLdapError> for ApiError {
             ExternalLdapError::Unreachable(message) => Self::FailedDependency(message),
             ExternalLdapError::Task(err) => err.into(),
             ExternalLdapError::Internal(err) => Self::Internal(err),
+        }
+    }
+}
+
+impl From<crate::system::SystemError> for ApiError {
+    fn from(err: crate::system::SystemError) -> Self {
+        use crate::system::SystemError;
+        match err {
+            SystemError::UnknownUnit => Self::Missing(err.to_string()),
+            SystemError::Task(err) => err.into(),
+            SystemError::Store(err) => err.into(),
+            SystemError::Internal(err) => Self::Internal(err),
+        }
+    }
+}
+
+impl From<crate::mail::MailError> for ApiError {
+    fn from(err: crate::mail::MailError) -> Self {
+        use crate::mail::MailError;
+        match err {
+            MailError::NotConfigured => Self::Unprocessable(err.to_string()),
+            MailError::Busy => Self::TooManyRequests {
+                message: err.to_string(),
+                retry_after_secs: 60,
+            },
         }
     }
 }

@@ -45,6 +45,8 @@ impl ImageKind {
 
 /// The stored name of the Cloudron avatar (branding).
 pub const CLOUDRON_AVATAR: &str = "cloudron_avatar";
+/// The stored name of the Cloudron background (branding); there is none by default.
+pub const CLOUDRON_BACKGROUND: &str = "cloudron_background";
 const DEFAULT_CLOUDRON_AVATAR: &[u8] = include_bytes!("../../assets/cloudron-avatar.png");
 
 /// Why an upload is not an image boxd keeps.
@@ -138,6 +140,22 @@ pub async fn cloudron_avatar(db: &sqlx::SqlitePool) -> anyhow::Result<ImageRow> 
             DEFAULT_CLOUDRON_AVATAR.to_vec(),
             ImageKind::Avatar,
         )?),
+    }
+}
+
+/// The Cloudron background, if one is set.
+pub async fn cloudron_background(db: &sqlx::SqlitePool) -> sqlx::Result<Option<ImageRow>> {
+    store::images::get(db, CLOUDRON_BACKGROUND).await
+}
+
+/// Stores the Cloudron background, or removes it (`None`).
+pub async fn set_cloudron_background(
+    db: &sqlx::SqlitePool,
+    image: Option<ImageRow>,
+) -> sqlx::Result<()> {
+    match image {
+        Some(image) => store::images::put(db, CLOUDRON_BACKGROUND, None, &image).await,
+        None => store::images::delete(db, CLOUDRON_BACKGROUND).await,
     }
 }
 

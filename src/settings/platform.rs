@@ -49,6 +49,29 @@ impl CloudronName {
     }
 }
 
+/// The footer of the dashboard and login pages: markdown, where `%YEAR%` and `%VERSION%` stand
+/// for the current year and the version.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Footer(pub String);
+
+impl Setting for Footer {
+    const NAME: &'static str = "footer";
+}
+
+impl Footer {
+    pub const MAX_CHARS: usize = 4096;
+
+    pub fn new(footer: &str) -> Result<Self, Invalid> {
+        if footer.chars().count() > Self::MAX_CHARS {
+            return Err(Invalid::new(format!(
+                "footer must be at most {} characters",
+                Self::MAX_CHARS
+            )));
+        }
+        Ok(Self(footer.to_owned()))
+    }
+}
+
 /// The languages the dashboard has translations for.
 pub const LANGUAGES: &[&str] = &[
     "de", "en", "es", "fr", "it", "nl", "pl", "pt", "ru", "zh_Hans",
@@ -130,6 +153,8 @@ mod tests {
             chrono_tz::Europe::Zurich
         );
         assert!(TimeZone::new("Mars/Olympus").is_err() && TimeZone::new("").is_err());
+        assert!(Footer::new(&"é".repeat(4096)).is_ok());
+        assert!(Footer::new(&"x".repeat(4097)).is_err());
         let stored = serde_json::to_string(&TimeZone::new("Africa/Lome").unwrap()).unwrap();
         assert_eq!(stored, "\"Africa/Lome\"");
     }

@@ -1,8 +1,10 @@
 //! The SQLite store: connection pool, pragmas, embedded migrations. One module per table below;
 //! handlers never write SQL.
 
+pub mod account_tokens;
 pub mod app_passwords;
 pub mod eventlog;
+pub mod ghosts;
 pub mod groups;
 pub mod images;
 pub mod notifications;

@@ -28,6 +28,8 @@ pub struct NewToken<'a> {
     pub scope: &'a Scope,
     pub expires: i64,
     pub creation_time: &'a str,
+    /// The admin behind a session opened with a ghost password.
+    pub impersonator: Option<&'a str>,
 }
 
 /// A live token and its active user, as the auth layer needs them.
@@ -38,14 +40,16 @@ pub struct TokenWithUser {
     pub token_client_id: String,
     pub token_expires: i64,
     pub token_scope: Json<Scope>,
+    pub impersonator_id: Option<String>,
+    pub impersonator_username: Option<String>,
     #[sqlx(flatten)]
     pub user: UserRow,
 }
 
 pub async fn insert(db: impl SqliteExecutor<'_>, token: &NewToken<'_>) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO tokens (id, user_id, hash, name, client_id, scope, expires, creation_time) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO tokens (id, user_id, hash, name, client_id, scope, expires, creation_time, \
+         impersonator_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(token.id)
     .bind(token.user_id)
@@ -55,12 +59,14 @@ pub async fn insert(db: impl SqliteExecutor<'_>, token: &NewToken<'_>) -> sqlx::
     .bind(Json(token.scope))
     .bind(token.expires)
     .bind(token.creation_time)
+    .bind(token.impersonator)
     .execute(db)
     .await
     .map(drop)
 }
 
-/// The token with this hash, if unexpired at `now_ms` and its user is active.
+/// The token with this hash, if unexpired at `now_ms` and its user is active (and, for a ghost
+/// session, its admin is still an active admin).
 pub async fn find_with_user(
     db: impl SqliteExecutor<'_>,
     hash: &[u8],
@@ -69,13 +75,16 @@ pub async fn find_with_user(
     sqlx::query_as(
         "SELECT t.id AS token_id, t.hash AS token_hash, t.client_id AS token_client_id, \
                 t.expires AS token_expires, \
-                t.scope AS token_scope, u.id, u.username, u.email, u.fallback_email, \
+                t.scope AS token_scope, t.impersonator_id, g.username AS impersonator_username, \
+                u.id, u.username, u.email, u.fallback_email, \
                 u.display_name, u.role, u.active, u.source, u.invite_accepted, u.creation_time, \
                 u.totp_enabled, u.avatar, \
                 EXISTS (SELECT 1 FROM images i WHERE i.name = 'background/' || u.id) \
                 AS has_background_image \
          FROM tokens t JOIN users u ON u.id = t.user_id \
-         WHERE t.hash = ? AND t.expires > ? AND u.active = 1",
+         LEFT JOIN users g ON g.id = t.impersonator_id \
+         WHERE t.hash = ? AND t.expires > ? AND u.active = 1 \
+         AND (t.impersonator_id IS NULL OR (g.active = 1 AND g.role IN ('owner', 'admin')))",
     )
     .bind(hash)
     .bind(now_ms)
@@ -83,11 +92,13 @@ pub async fn find_with_user(
     .await
 }
 
-/// Whether the token still works: it exists, has not expired, and its user is active.
+/// Whether the token still works: as [`find_with_user`] finds tokens.
 pub async fn is_live(db: impl SqliteExecutor<'_>, id: &str, now_ms: i64) -> sqlx::Result<bool> {
     sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM tokens t JOIN users u ON u.id = t.user_id \
-         WHERE t.id = ? AND t.expires > ? AND u.active = 1)",
+         LEFT JOIN users g ON g.id = t.impersonator_id \
+         WHERE t.id = ? AND t.expires > ? AND u.active = 1 \
+         AND (t.impersonator_id IS NULL OR (g.active = 1 AND g.role IN ('owner', 'admin'))))",
     )
     .bind(id)
     .bind(now_ms)
@@ -191,6 +202,7 @@ mod tests {
             scope: &Scope::read_only(),
             expires,
             creation_time: "2026-01-01T00:00:00.000Z",
+            impersonator: None,
         };
         insert(db, &token).await.unwrap();
     }
@@ -214,6 +226,47 @@ mod tests {
             .await
             .unwrap();
         assert!(find_with_user(&db, b"live", 1_000).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_ghost_session_works_while_its_admin_is_an_active_admin() {
+        let (db, _dir) = test_pool().await;
+        add_user(&db, "uid-1", "alice", Role::Admin).await;
+        add_user(&db, "uid-2", "bob", Role::User).await;
+        let token = NewToken {
+            id: "tid-1",
+            user_id: "uid-2",
+            hash: b"ghost",
+            name: "ghost",
+            client_id: "cid-webadmin",
+            scope: &Scope::full(),
+            expires: 2_000,
+            creation_time: "2026-01-01T00:00:00.000Z",
+            impersonator: Some("uid-1"),
+        };
+        insert(&db, &token).await.unwrap();
+
+        let found = find_with_user(&db, b"ghost", 1_000).await.unwrap().unwrap();
+        assert_eq!(
+            (found.user.id.as_str(), found.impersonator_id.as_deref()),
+            ("uid-2", Some("uid-1"))
+        );
+        assert_eq!(found.impersonator_username.as_deref(), Some("alice"));
+        crate::store::users::set_role(&db, "uid-1", Role::User)
+            .await
+            .unwrap();
+        assert!(
+            find_with_user(&db, b"ghost", 1_000)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(!is_live(&db, "tid-1", 1_000).await.unwrap());
+        crate::store::users::delete(&db, "uid-1").await.unwrap();
+        assert!(
+            get_for_user(&db, "uid-2", "tid-1").await.unwrap().is_none(),
+            "gone with the admin"
+        );
     }
 
     #[tokio::test]

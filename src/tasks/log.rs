@@ -1,4 +1,5 @@
-//! Task log files: `<data-dir>/logs/tasks/<id>.log`, one record per line,
+//! Log files as boxd writes them: task logs (`<data-dir>/logs/tasks/<id>.log`) and boxd's own
+//! log (`<data-dir>/logs/box.log`, rotated by size). One record per line,
 //! `<ISO time with microseconds> <message>`. Messages are escaped, so a newline or a control
 //! character inside one cannot forge another record.
 
@@ -31,10 +32,10 @@ pub fn path(dir: &Path, id: i64) -> PathBuf {
     dir.join(format!("{id}.log"))
 }
 
-/// The JSON of one record, as the logs download (`format=json`) and the log stream send it.
-pub fn record_json(task_id: i64, micros: i64, message: &str) -> String {
-    json!({ "realtimeTimestamp": micros, "message": message, "source": task_id.to_string() })
-        .to_string()
+/// The JSON of one record, as the logs download (`format=json`) and the log stream send it;
+/// `source` names the log (a task id, or `box`).
+pub fn record_json(source: &str, micros: i64, message: &str) -> String {
+    json!({ "realtimeTimestamp": micros, "message": message, "source": source }).to_string()
 }
 
 /// Escapes `\`, newlines and control characters (tabs stay).
@@ -87,62 +88,155 @@ pub fn parse(line: &str) -> (i64, &str) {
     (micros, message)
 }
 
-/// The writer of one task's log: appends to the file and fans the line out live.
+/// Size-based rotation of a long-lived log: past `max_bytes` the file becomes `<name>.1`, the
+/// older ones move up, and at most `keep` old files stay.
+#[derive(Debug, Clone, Copy)]
+pub struct Rotation {
+    pub max_bytes: u64,
+    pub keep: usize,
+}
+
+/// The file being written, the id of its last record, and its length.
 #[derive(Debug)]
-pub struct TaskLog {
-    id: i64,
-    /// The file, the id of the last record, and the bytes written.
-    file: Mutex<(File, i64, u64)>,
+struct Open {
+    file: File,
+    last: i64,
+    len: u64,
+}
+
+/// The writer of one log: appends records to the file and fans them out live.
+#[derive(Debug)]
+pub struct LiveLog {
+    source: Arc<str>,
+    path: PathBuf,
+    rotation: Option<Rotation>,
+    open: Mutex<Open>,
     live: broadcast::Sender<LogLine>,
 }
 
-impl TaskLog {
-    /// Creates (or truncates) the task's file.
-    pub fn create(dir: &Path, id: i64) -> std::io::Result<Self> {
-        std::fs::create_dir_all(dir)?;
+impl LiveLog {
+    /// A task's log: creates (or truncates) the file.
+    pub fn create(path: PathBuf, source: &str) -> std::io::Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
         let file = OpenOptions::new()
             .create(true)
             .write(true)
             .truncate(true)
-            .open(path(dir, id))?;
-        Ok(Self {
-            id,
-            file: Mutex::new((file, 0, 0)),
+            .open(&path)?;
+        Ok(Self::over(path, source, None, file, 0))
+    }
+
+    /// A long-lived log: appends to the file, which rotates by size.
+    pub fn append_rotating(
+        path: PathBuf,
+        source: &str,
+        rotation: Rotation,
+    ) -> std::io::Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let len = file.metadata()?.len();
+        Ok(Self::over(path, source, Some(rotation), file, len))
+    }
+
+    fn over(path: PathBuf, source: &str, rotation: Option<Rotation>, file: File, len: u64) -> Self {
+        Self {
+            source: source.into(),
+            path,
+            rotation,
+            open: Mutex::new(Open { file, last: 0, len }),
             live: broadcast::Sender::new(LIVE_CAPACITY),
-        })
+        }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<LogLine> {
         self.live.subscribe()
     }
 
+    /// The log as followers read it: this file, and the live lines from now on.
+    pub fn reader(&self) -> LogSource {
+        LogSource {
+            path: self.path.clone(),
+            source: self.source.clone(),
+            live: Some(self.subscribe()),
+        }
+    }
+
     /// Appends one record. A failing disk is logged, not fatal to the task.
     pub fn write(&self, message: &str) {
+        if let Err(err) = self.append(message) {
+            let source = &self.source;
+            tracing::warn!(log.source = %source, error = %err, "cannot write the log {source}: {err}");
+        }
+    }
+
+    /// Appends one record, answering a failure (the writer of boxd's own log cannot log it).
+    pub fn append(&self, message: &str) -> std::io::Result<()> {
         let escaped = escape(message);
-        let mut file = self
-            .file
+        let mut open = self
+            .open
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         // Record ids must rise strictly, even for two records in the same microsecond.
-        let micros = Utc::now().timestamp_micros().max(file.1 + 1);
-        file.1 = micros;
+        let micros = Utc::now().timestamp_micros().max(open.last + 1);
+        open.last = micros;
         let time = DateTime::from_timestamp_micros(micros).unwrap_or_default();
         let line = format!(
             "{} {escaped}\n",
             time.to_rfc3339_opts(SecondsFormat::Micros, true)
         );
-        if let Err(err) = file.0.write_all(line.as_bytes()) {
-            tracing::warn!(task.id = self.id, error = %err, "cannot write the log of task {}: {err}", self.id);
-        }
-        file.2 += u64::try_from(line.len()).unwrap_or_default();
-        let data = record_json(self.id, micros, &unescape(&escaped)).into();
+        let written = open.file.write_all(line.as_bytes());
+        open.len += u64::try_from(line.len()).unwrap_or_default();
+        let data = record_json(&self.source, micros, &unescape(&escaped)).into();
         // Nobody following is fine.
         let _ = self.live.send(LogLine {
             micros,
             data,
-            end: Some(file.2),
+            end: Some(open.len),
         });
+        written?;
+        match self.rotation {
+            Some(rotation) if open.len >= rotation.max_bytes => {
+                open.file = rotate(&self.path, rotation.keep)?;
+                open.len = 0;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
+}
+
+/// Moves `path` to `path.1` (and `.1` to `.2`, ...), keeping `keep` old files; a new file.
+fn rotate(path: &Path, keep: usize) -> std::io::Result<File> {
+    let numbered = |n: usize| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(format!(".{n}"));
+        PathBuf::from(name)
+    };
+    for n in (1..keep).rev() {
+        let older = numbered(n);
+        if older.exists() {
+            std::fs::rename(&older, numbered(n + 1))?;
+        }
+    }
+    if keep > 0 {
+        std::fs::rename(path, numbered(1))?;
+    } else {
+        std::fs::remove_file(path)?;
+    }
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+/// A log to read or follow: its file, the `source` its records name, and its live lines while
+/// it is being written.
+#[derive(Debug)]
+pub struct LogSource {
+    pub path: PathBuf,
+    pub source: Arc<str>,
+    pub live: Option<broadcast::Receiver<LogLine>>,
 }
 
 /// Where the last `lines` complete lines of a file begin (0 for `None`: all of them), found by
@@ -244,7 +338,7 @@ mod tests {
     #[test]
     fn records_are_written_with_rising_ids_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
-        let log = TaskLog::create(dir.path(), 7).unwrap();
+        let log = LiveLog::create(path(dir.path(), 7), "7").unwrap();
         let mut live = log.subscribe();
         for n in 0..300 {
             log.write(&format!("line {n}"));
@@ -262,6 +356,7 @@ mod tests {
             data,
             json!({"realtimeTimestamp": ids[0], "message": "line 0", "source": "7"})
         );
+        assert_eq!(first.end, Some(all[0].len() as u64 + 1));
         let last = read_last(&path(dir.path(), 7), Some(2)).unwrap();
         assert_eq!(parse(&last[0]).1, "line 299");
         assert_eq!(
@@ -274,5 +369,31 @@ mod tests {
             301
         );
         assert_eq!(parse("garbage"), (0, ""));
+    }
+
+    #[test]
+    fn a_rotating_log_moves_full_files_aside_and_keeps_a_few() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("box.log");
+        let rotation = Rotation {
+            max_bytes: 200,
+            keep: 2,
+        };
+        let log = LiveLog::append_rotating(file.clone(), "box", rotation).unwrap();
+        for n in 0..40 {
+            log.append(&format!("line {n}")).unwrap();
+        }
+        let old = |n: usize| dir.path().join(format!("box.log.{n}"));
+        assert!(old(1).exists() && old(2).exists() && !old(3).exists());
+        let current = std::fs::metadata(&file).unwrap().len();
+        assert!(current < 200, "{current}");
+        let newest = read_last(&file, Some(1)).unwrap();
+        assert_eq!(parse(&newest[0]).1, "line 39");
+        drop(log);
+        let again = LiveLog::append_rotating(file.clone(), "box", rotation).unwrap();
+        again.append("after a restart").unwrap();
+        let lines = read_last(&file, None).unwrap();
+        assert!(lines.len() > 1, "appended to, not truncated");
+        assert_eq!(parse(lines.last().unwrap()).1, "after a restart");
     }
 }

@@ -17,11 +17,11 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use serde_json::{Value, json};
 use sqlx::SqlitePool;
-use tokio::sync::{Semaphore, broadcast};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use self::log::{LogLine, TaskLog};
+use self::log::{LiveLog, LogSource};
 use crate::clock::now_iso;
 use crate::{notifications, store};
 
@@ -67,7 +67,7 @@ pub trait Job: Send + 'static {
 pub struct TaskContext {
     id: i64,
     db: SqlitePool,
-    log: Arc<TaskLog>,
+    log: Arc<LiveLog>,
     /// Where the task's log and the record of its running command are.
     logs_dir: PathBuf,
 }
@@ -93,7 +93,7 @@ impl TaskContext {
 /// A task that is pending or running in this process.
 struct Live {
     cancel: CancellationToken,
-    log: Arc<TaskLog>,
+    log: Arc<LiveLog>,
 }
 
 /// The claim on a task type while its task is unfinished; dropping it frees the type.
@@ -177,10 +177,6 @@ impl TaskRunner {
         })
     }
 
-    pub fn logs_dir(&self) -> &std::path::Path {
-        &self.inner.logs_dir
-    }
-
     /// Starts `job` as a new task and returns its id; refused while a task of its type is
     /// unfinished.
     pub async fn start<J: Job>(&self, job: J) -> Result<i64, TaskError> {
@@ -197,7 +193,7 @@ impl TaskRunner {
             return Err(TaskError::ShuttingDown);
         }
         let id = store::tasks::insert(&inner.db, task_type, &job.args(), &now_iso()).await?;
-        let log = match TaskLog::create(&inner.logs_dir, id) {
+        let log = match LiveLog::create(log::path(&inner.logs_dir, id), &id.to_string()) {
             Ok(log) => Arc::new(log),
             Err(err) => {
                 let error = json!({ "message": "The task log cannot be created" });
@@ -234,11 +230,16 @@ impl TaskRunner {
         }
     }
 
-    /// The live lines of a task that is still pending or running.
-    pub fn subscribe(&self, id: i64) -> Option<broadcast::Receiver<LogLine>> {
-        lock(&self.inner.live)
+    /// A task's log, with its live lines while the task is pending or running.
+    pub fn log(&self, id: i64) -> LogSource {
+        let live = lock(&self.inner.live)
             .get(&id)
-            .map(|task| task.log.subscribe())
+            .map(|task| task.log.subscribe());
+        LogSource {
+            path: log::path(&self.inner.logs_dir, id),
+            source: id.to_string().into(),
+            live,
+        }
     }
 
     /// Waits up to `grace` for the tasks (cancelled by the shutdown token) to end; whatever is
@@ -263,7 +264,7 @@ async fn run<J: Job>(
     inner: Arc<Inner>,
     id: i64,
     job: J,
-    log: Arc<TaskLog>,
+    log: Arc<LiveLog>,
     cancel: CancellationToken,
     claim: TypeClaim,
 ) {
@@ -287,7 +288,7 @@ async fn execute<J: Job>(
     inner: &Inner,
     id: i64,
     job: J,
-    log: Arc<TaskLog>,
+    log: Arc<LiveLog>,
     cancel: CancellationToken,
 ) -> Outcome {
     if let Err(err) = store::tasks::set_active(&inner.db, id, &now_iso()).await {
@@ -313,7 +314,7 @@ async fn execute<J: Job>(
     }
 }
 
-async fn finish(inner: &Inner, id: i64, task_type: &str, log: &TaskLog, outcome: Outcome) {
+async fn finish(inner: &Inner, id: i64, task_type: &str, log: &LiveLog, outcome: Outcome) {
     let error = match &outcome {
         Outcome::Success(_) => None,
         Outcome::Failed(message) => Some(json!({ "message": message })),

@@ -1,5 +1,6 @@
-//! Following a task's log: the last lines from the file, then live lines from the in-memory
-//! fan-out, without duplicates or gaps; a follower that falls behind catches up from the file.
+//! Reading and following a log (a task's, or boxd's own): the last lines from the file, then
+//! live lines from the in-memory fan-out, without duplicates or gaps; a follower that falls
+//! behind catches up from the file.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -8,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use futures_util::Stream;
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::log::{self, LogLine};
-use super::{TaskError, TaskRunner};
+use super::TaskError;
+use super::log::{self, LogLine, LogSource};
 
 /// Caps on concurrent followers, in total and per user.
 #[derive(Debug)]
@@ -83,7 +84,7 @@ pub enum Start {
 const FILE_CHUNK: usize = 64 * 1024;
 
 struct Follow {
-    task_id: i64,
+    source: Arc<str>,
     path: PathBuf,
     /// Where the next read of the file starts, while `from_file` is set.
     offset: u64,
@@ -94,25 +95,22 @@ struct Follow {
     _permit: StreamPermit,
 }
 
-/// The task's records from `start` on, then live ones until the task ends; after that the stream
-/// stays open (quiet) until the client leaves, as Cloudron's does.
+/// The log's records from `start` on, then live ones until its writer ends (a task's, when the
+/// task ends); after that the stream stays open (quiet) until the client leaves, as Cloudron's
+/// does. `log.live` must be subscribed before the file is read: a line written in between is
+/// then in both, and is skipped by its id, rather than in neither.
 pub async fn follow(
-    runner: &TaskRunner,
-    task_id: i64,
+    log: LogSource,
     start: Start,
     permit: StreamPermit,
 ) -> Result<impl Stream<Item = LogLine> + use<>, TaskError> {
-    // Subscribe before reading the file: a line written in between is in both, and is skipped
-    // by its id, rather than in neither.
-    let live = runner.subscribe(task_id);
-    let path = log::path(runner.logs_dir(), task_id);
     let mut state = Follow {
-        task_id,
-        path,
+        source: log.source,
+        path: log.path,
         offset: 0,
         from_file: true,
         backlog: VecDeque::new(),
-        live,
+        live: log.live,
         last: i64::MIN,
         _permit: permit,
     };
@@ -130,15 +128,14 @@ pub async fn follow(
     Ok(futures_util::stream::unfold(state, next))
 }
 
-/// The task's last `lines` records (all for `None`) as a download: NDJSON records, or the
+/// The log's last `lines` records (all for `None`) as a download: NDJSON records, or the
 /// stored lines; read a chunk at a time, never the whole file at once.
 pub async fn download(
-    runner: &TaskRunner,
-    task_id: i64,
+    log: LogSource,
     lines: Option<usize>,
     json: bool,
 ) -> Result<impl Stream<Item = std::io::Result<axum::body::Bytes>> + use<>, TaskError> {
-    let path = log::path(runner.logs_dir(), task_id);
+    let (path, source) = (log.path, log.source);
     let start = path.clone();
     let offset = blocking(move || log::tail_offset(&start, lines))
         .await
@@ -146,7 +143,7 @@ pub async fn download(
     Ok(futures_util::stream::try_unfold(
         Some(offset),
         move |offset| {
-            let path = path.clone();
+            let (path, source) = (path.clone(), source.clone());
             async move {
                 let Some(offset) = offset else {
                     return Ok(None);
@@ -157,7 +154,7 @@ pub async fn download(
                 for line in &lines {
                     if json {
                         let (micros, message) = log::parse(line);
-                        body.push_str(&log::record_json(task_id, micros, &log::unescape(message)));
+                        body.push_str(&log::record_json(&source, micros, &log::unescape(message)));
                     } else {
                         body.push_str(line);
                     }
@@ -172,11 +169,11 @@ pub async fn download(
     ))
 }
 
-fn record(task_id: i64, line: &str) -> LogLine {
+fn record(source: &str, line: &str) -> LogLine {
     let (micros, message) = log::parse(line);
     LogLine {
         micros,
-        data: log::record_json(task_id, micros, &log::unescape(message)).into(),
+        data: log::record_json(source, micros, &log::unescape(message)).into(),
         end: None,
     }
 }
@@ -207,12 +204,13 @@ async fn next(mut state: Follow) -> Option<(LogLine, Follow)> {
                 Ok((lines, offset, at_end)) => {
                     state
                         .backlog
-                        .extend(lines.iter().map(|line| record(state.task_id, line)));
+                        .extend(lines.iter().map(|line| record(&state.source, line)));
                     state.offset = offset;
                     state.from_file = !at_end;
                 }
                 Err(err) => {
-                    tracing::warn!(task.id = state.task_id, error = %err, "cannot read the log of task {}: {err}", state.task_id);
+                    let source = &state.source;
+                    tracing::warn!(log.source = %source, error = %err, "cannot read the log {source}: {err}");
                     return None;
                 }
             }

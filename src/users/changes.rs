@@ -158,6 +158,7 @@ pub async fn create_owner(
         user_id: Some(row.id.clone()),
         username: row.username.clone(),
         ip: source.ip.clone(),
+        impersonator: None,
     };
     let data = json!({
         "userId": row.id,

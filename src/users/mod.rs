@@ -5,11 +5,17 @@
 mod changes;
 mod credentials;
 mod directory;
+mod ghost;
+pub mod links;
+mod redeem;
 pub mod rules;
 
 pub use changes::*;
 pub use credentials::*;
 pub use directory::*;
+pub use ghost::*;
+pub use links::{Delivery, Links};
+pub use redeem::*;
 pub use rules::ProfileEdit;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,6 +29,7 @@ use crate::auth::secrets::HashError;
 use crate::auth::throttle::RateLimited;
 use crate::error::Invalid;
 use crate::eventlog::{self, Action, Source};
+use crate::mail::MailError;
 use crate::settings::{ProfileConfig, Settings};
 use crate::store;
 use crate::store::Page;
@@ -45,6 +52,11 @@ pub enum UserError {
     /// A TOTP code that does not match the secret being enabled.
     #[error("Invalid token")]
     WrongCode,
+    /// An invite or reset link that is unknown, used up or expired.
+    #[error("{0}")]
+    BadLink(&'static str),
+    #[error(transparent)]
+    Mail(#[from] MailError),
     /// A credential check failed or was throttled.
     #[error(transparent)]
     Login(#[from] LoginError),

@@ -1,10 +1,10 @@
-//! `/api/v1/cloudron/...`: status, avatar, languages, language and time zone.
+//! `/api/v1/cloudron/...`: status, avatar, background, languages, language and time zone.
 
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{TestServer, expect_admin_only, expect_error_exact};
+use crate::support::{TestServer, expect_admin_only, expect_error_exact, form, jpeg};
 
 #[tokio::test]
 async fn the_language_and_time_zone_settings_need_an_admin_and_a_writable_token() {
@@ -139,4 +139,41 @@ async fn the_cloudron_avatar_is_public_and_there_from_the_start() {
     assert_eq!(default.status(), StatusCode::OK);
     assert_eq!(default.headers()[CONTENT_TYPE], "image/png");
     assert!(default.bytes().await.unwrap().starts_with(b"\x89PNG"));
+}
+
+#[tokio::test]
+async fn the_background_is_public_once_set() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let image = jpeg();
+
+    let none = server.get("/api/v1/cloudron/background", "").await;
+    server
+        .upload(
+            "/api/v1/branding/cloudron_background",
+            &owner,
+            form("background", "bg.jpg", "image/jpeg", &image),
+        )
+        .await;
+    let response = server
+        .http
+        .get(server.url("/api/v1/cloudron/background"))
+        .send()
+        .await
+        .unwrap();
+
+    expect_error_exact(none, StatusCode::NOT_FOUND, "No such background");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[CONTENT_TYPE], "image/jpeg");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    let etag = response.headers()["etag"].clone();
+    assert_eq!(response.bytes().await.unwrap().to_vec(), image);
+    let again = server
+        .http
+        .get(server.url("/api/v1/cloudron/background"))
+        .header("If-None-Match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
 }

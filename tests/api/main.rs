@@ -1,8 +1,8 @@
 //! Integration tests: each starts a real boxd on an ephemeral port and talks HTTP to it.
 //!
 //! One module per URL resource, as `src/api/` has them; then the cross-cutting files: the token
-//! layer, errors, throttling, secrets (canary), the OpenAPI spec, and the built binary. The
-//! shared harness is `support`.
+//! layer, errors, throttling, secrets (canary), mail, the OpenAPI spec, the account pages in a
+//! browser, and the built binary. The shared harness is `support`.
 #![expect(
     clippy::unwrap_used,
     reason = "a test helper that meets the unexpected should panic"
@@ -39,7 +39,9 @@ mod canary;
 mod errors;
 mod headers;
 mod ldap_server;
+mod mail;
 mod openapi;
 mod outbound;
+mod pages;
 mod throttle;
 mod token_layer;

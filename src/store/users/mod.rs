@@ -1,12 +1,27 @@
-//! SQL for the `users` table; the TOTP columns are in [`totp`], directory users in [`directory`].
+//! SQL for the `users` table; the TOTP columns are in [`totp`], directory users in [`directory`],
+//! milestones in [`lifecycle`], what logins read and write in [`login`].
+
+/// The columns of [`UserRow`], for `concat!` so that queries stay `&'static str` literals.
+macro_rules! user_columns {
+    () => {
+        "id, username, email, fallback_email, display_name, role, active, source, invite_accepted, \
+         creation_time, totp_enabled, avatar, \
+         EXISTS (SELECT 1 FROM images WHERE images.name = 'background/' || users.id) \
+         AS has_background_image"
+    };
+}
 
 mod directory;
+mod lifecycle;
+mod login;
 mod totp;
 
 pub use directory::*;
+pub use lifecycle::*;
+pub use login::*;
 pub use totp::*;
 
-use sqlx::{QueryBuilder, Sqlite, SqliteExecutor, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqliteExecutor};
 
 use crate::auth::Role;
 use crate::store::Page;
@@ -42,16 +57,6 @@ pub struct NewUser<'a> {
     /// False for users created without a password, who still have to finish an invite.
     pub invite_accepted: bool,
     pub creation_time: &'a str,
-}
-
-/// The columns of [`UserRow`], for `concat!` so that queries stay `&'static str` literals.
-macro_rules! user_columns {
-    () => {
-        "id, username, email, fallback_email, display_name, role, active, source, invite_accepted, \
-         creation_time, totp_enabled, avatar, \
-         EXISTS (SELECT 1 FROM images WHERE images.name = 'background/' || users.id) \
-         AS has_background_image"
-    };
 }
 
 pub async fn insert(db: impl SqliteExecutor<'_>, user: &NewUser<'_>) -> sqlx::Result<()> {
@@ -111,45 +116,6 @@ pub async fn find_by_username(
     .await
 }
 
-/// The user a login names (username, or email when it contains `@`), with the password hash.
-pub async fn find_for_login(
-    db: &SqlitePool,
-    login: &str,
-) -> sqlx::Result<Option<(UserRow, String)>> {
-    let login = login.to_lowercase();
-    let sql = if login.contains('@') {
-        concat!(
-            "SELECT ",
-            user_columns!(),
-            ", password_hash FROM users WHERE email = ?"
-        )
-    } else {
-        concat!(
-            "SELECT ",
-            user_columns!(),
-            ", password_hash FROM users WHERE username = ?"
-        )
-    };
-    let row: Option<LoginRow> = sqlx::query_as(sql).bind(login).fetch_optional(db).await?;
-    Ok(row.map(|row| (row.user, row.password_hash)))
-}
-
-/// The user with this id, with the password hash (the directory server binds by id too).
-pub async fn find_by_id_for_login(
-    db: &SqlitePool,
-    id: &str,
-) -> sqlx::Result<Option<(UserRow, String)>> {
-    let row: Option<LoginRow> = sqlx::query_as(concat!(
-        "SELECT ",
-        user_columns!(),
-        ", password_hash FROM users WHERE id = ?"
-    ))
-    .bind(id)
-    .fetch_optional(db)
-    .await?;
-    Ok(row.map(|row| (row.user, row.password_hash)))
-}
-
 /// The users of `ids` (a JSON array is bound, so the query stays static) that exist.
 pub async fn find_many(db: impl SqliteExecutor<'_>, ids: &[String]) -> sqlx::Result<Vec<UserRow>> {
     sqlx::query_as(concat!(
@@ -171,26 +137,6 @@ pub async fn list_active(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<UserRo
     ))
     .fetch_all(db)
     .await
-}
-
-#[derive(sqlx::FromRow)]
-struct LoginRow {
-    #[sqlx(flatten)]
-    user: UserRow,
-    password_hash: String,
-}
-
-pub async fn set_password_hash(
-    db: impl SqliteExecutor<'_>,
-    id: &str,
-    hash: &str,
-) -> sqlx::Result<bool> {
-    let done = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
-        .bind(hash)
-        .bind(id)
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected() == 1)
 }
 
 /// A page of users by username (users without one, invited but not signed up, come last).
@@ -285,13 +231,6 @@ pub async fn delete(db: impl SqliteExecutor<'_>, id: &str) -> sqlx::Result<bool>
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn password_hash(db: impl SqliteExecutor<'_>, id: &str) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
-        .bind(id)
-        .fetch_optional(db)
-        .await
-}
-
 /// All users, by username, for the operator's listing.
 pub async fn list_all(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<UserRow>> {
     sqlx::query_as(concat!(
@@ -308,7 +247,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::store::test_pool;
 
-    pub(crate) async fn add_user(db: &SqlitePool, id: &str, username: &str, role: Role) {
+    pub(crate) async fn add_user(db: &sqlx::SqlitePool, id: &str, username: &str, role: Role) {
         let email = format!("{username}@example.com");
         let user = NewUser {
             id,
@@ -353,38 +292,6 @@ pub(crate) mod tests {
         .await
         .unwrap_err();
         assert!(err.as_database_error().unwrap().is_unique_violation());
-    }
-
-    #[tokio::test]
-    async fn login_finds_users_by_name_or_email_in_any_case() {
-        let (db, _dir) = test_pool().await;
-        add_user(&db, "uid-1", "alice", Role::Admin).await;
-        let (user, hash) = find_for_login(&db, "ALICE").await.unwrap().unwrap();
-        assert_eq!((user.id.as_str(), hash.as_str()), ("uid-1", "hash"));
-        assert!(
-            find_for_login(&db, "Alice@Example.com")
-                .await
-                .unwrap()
-                .is_some()
-        );
-        assert!(find_for_login(&db, "nobody").await.unwrap().is_none());
-        assert!(set_password_hash(&db, "uid-1", "new").await.unwrap());
-        assert_eq!(
-            find_for_login(&db, "alice").await.unwrap().unwrap().1,
-            "new"
-        );
-        assert_eq!(list_all(&db).await.unwrap().len(), 1);
-        assert_eq!(
-            find_by_username(&db, "Alice").await.unwrap().unwrap().role,
-            Role::Admin
-        );
-        assert!(find_by_id(&db, "uid-2").await.unwrap().is_none());
-        let by_id = find_by_id_for_login(&db, "uid-1").await.unwrap().unwrap();
-        assert_eq!(by_id.1, "new");
-        let ids = ["uid-1".to_owned(), "uid-2".to_owned()];
-        assert_eq!(find_many(&db, &ids).await.unwrap().len(), 1);
-        set_active(&db, "uid-1", false).await.unwrap();
-        assert!(list_active(&db).await.unwrap().is_empty());
     }
 
     #[tokio::test]

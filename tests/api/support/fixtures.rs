@@ -118,6 +118,26 @@ pub fn user_body(username: &str, role: &str) -> Value {
     json!({"username": username, "email": format!("{username}@example.com"), "password": USER_PASSWORD, "role": role})
 }
 
+/// Adds a user without a password (who must finish an invite) as `by`; answers the id.
+pub async fn add_invited_user(server: &TestServer, by: &str, username: Option<&str>) -> String {
+    let mut body = json!({"email": "carol@example.com", "displayName": "Carol C"});
+    if let Some(username) = username {
+        body["username"] = json!(username);
+    }
+    let (status, created) = server.post("/api/v1/users", by, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created["id"].as_str().unwrap().to_owned()
+}
+
+/// The value of `name` in the query of `link`.
+pub fn link_param(link: &str, name: &str) -> String {
+    let url = url::Url::parse(link).unwrap();
+    url.query_pairs()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_else(|| panic!("no {name} in {link}"))
+}
+
 /// Polls the task until `done(task)` holds (5 s at most).
 pub async fn wait_for_task(
     server: &TestServer,

@@ -4,6 +4,7 @@
 //! never from each other.
 
 mod binary;
+mod browser;
 mod expect;
 mod fixtures;
 mod jobs;
@@ -11,15 +12,18 @@ pub mod pebble;
 mod releases;
 mod server;
 pub mod slapd;
+mod smtp;
 
 pub use binary::{BOXD, Served};
+pub use browser::Browser;
 pub use expect::{
     expect_admin_only, expect_error, expect_error_exact, expect_secret_hidden_and_kept,
 };
 pub use fixtures::{
-    enable_two_factor, form, gif, jpeg, png, totp_code, try_login, user_body,
-    wait_for_notification, wait_for_task, wait_for_task_end,
+    add_invited_user, enable_two_factor, form, gif, jpeg, link_param, png, totp_code, try_login,
+    user_body, wait_for_notification, wait_for_task, wait_for_task_end,
 };
 pub use jobs::{Gated, start_job};
 pub use releases::{Releases, Signer, UpdateSetup, tarball};
 pub use server::{OWNER, OWNER_PASSWORD, TestServer, USER_PASSWORD, client};
+pub use smtp::SmtpSink;

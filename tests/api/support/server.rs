@@ -37,7 +37,7 @@ fn init_logs() {
         boxd::install_crypto_provider();
         if std::env::var_os("BOXD_TEST_LOG").is_some() {
             // The writer runs as long as the test binary does.
-            std::mem::forget(boxd::telemetry::init(boxd::config::LogFormat::Text));
+            std::mem::forget(boxd::telemetry::init(boxd::config::LogFormat::Text, None).unwrap());
         }
     });
 }

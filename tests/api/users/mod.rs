@@ -3,9 +3,12 @@
 mod active;
 mod create;
 mod delete;
+mod ghost;
+mod invite;
 mod list;
 mod password;
 mod profile;
 mod ranks;
+mod reset;
 mod role;
 mod two_factor;
