@@ -16,6 +16,7 @@ use crate::auth::cache::AuthCache;
 use crate::auth::secrets;
 use crate::auth::throttle::Throttle;
 use crate::clock::{self, Clock};
+use crate::external_ldap;
 use crate::mail::{Email, Mailer};
 use crate::settings::{CloudronName, Settings};
 use crate::store;
@@ -137,6 +138,7 @@ pub async fn invite(
     }
     let mut tx = store::begin_write(&links.db).await?;
     let target = manageable(&mut tx, by.user, user_id).await?;
+    ensure_local(&target)?;
     if target.invite_accepted {
         return Err(UserError::Conflict(
             "The user has already set up the account".into(),
@@ -213,7 +215,18 @@ pub async fn reset(
     }
 }
 
+/// Users of the external directory have their password there: no link sets one here.
+fn ensure_local(user: &UserRow) -> Result<(), UserError> {
+    if user.source == external_ldap::SOURCE {
+        return Err(UserError::Forbidden(
+            "The password of a user of the external directory is set in the directory".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn ensure_resettable(user: &UserRow) -> Result<(), UserError> {
+    ensure_local(user)?;
     if !user.invite_accepted {
         return Err(UserError::Conflict(
             "The user has not set up the account yet: send an invite".into(),

@@ -8,8 +8,8 @@ use ldap3::LdapConnAsync;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::TestServer;
 use crate::support::slapd::{CAROL_PASSWORD, Slapd, configure_and_sync, staff};
+use crate::support::{TestServer, expect_error};
 
 // LDAP result codes.
 const SUCCESS: u32 = 0;
@@ -62,4 +62,25 @@ async fn a_bind_while_the_external_directory_is_down_is_unavailable() {
     let rc = bind(addr, "cn=carol,ou=users,dc=cloudron", CAROL_PASSWORD).await;
 
     assert_eq!(rc, UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn no_invite_or_reset_link_sets_a_directory_users_password() {
+    let slapd = Slapd::start(&staff()).await;
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    configure_and_sync(&server, &owner, &slapd).await;
+    let (_, users) = server.get("/api/v1/users?search=carol", &owner).await;
+    let carol = users["users"][0]["id"].as_str().unwrap().to_owned();
+
+    for path in ["invite_link", "password_reset_link"] {
+        let answer = server
+            .get(&format!("/api/v1/users/{carol}/{path}"), &owner)
+            .await;
+        expect_error(
+            answer,
+            StatusCode::FORBIDDEN,
+            "The password of a user of the external directory is set in the directory",
+        );
+    }
 }
