@@ -155,4 +155,24 @@ mod tests {
             assert!(page(Some(p), Some(pp)).is_err(), "{p} {pp}");
         }
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// A task or notification id is a positive decimal number written plainly; anything
+            /// else names nothing.
+            #[test]
+            fn ids_are_plain_positive_numbers_or_nothing(raw in ".{0,24}") {
+                match parse_id(&raw, "task") {
+                    Ok(id) => prop_assert!(id > 0 && id.to_string() == raw.trim_start_matches('0')),
+                    Err(err) => prop_assert!(matches!(err, ApiError::NotFound("task"))),
+                }
+            }
+        }
+    }
 }

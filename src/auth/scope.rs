@@ -167,4 +167,59 @@ mod tests {
         );
         assert!(full.is_full() && !ro.is_full());
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn scope_value() -> impl Strategy<Value = serde_json::Value> {
+            let key = prop_oneof![
+                Just("*".to_owned()),
+                proptest::sample::select(RESOURCES).prop_map(str::to_owned),
+                "[a-z_]{1,12}",
+            ];
+            let access = prop_oneof![Just("r"), Just("rw"), Just("w"), Just("")];
+            proptest::collection::btree_map(key, access, 0..6).prop_map(|map| {
+                serde_json::Value::Object(map.into_iter().map(|(k, v)| (k, v.into())).collect())
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// Covering is a preorder, and a read-only scope never allows a write.
+            #[test]
+            fn covering_is_reflexive_and_transitive(a in scope_value(), b in scope_value(), c in scope_value()) {
+                let (Ok(a), Ok(b), Ok(c)) = (Scope::parse(&a), Scope::parse(&b), Scope::parse(&c)) else {
+                    return Ok(());
+                };
+                prop_assert!(a.covers(&a));
+                if a.covers(&b) && b.covers(&c) {
+                    prop_assert!(a.covers(&c));
+                }
+                if Scope::read_only().covers(&a) {
+                    for resource in RESOURCES {
+                        let path = format!("/api/v1/{resource}");
+                        prop_assert!(!a.allows(&Method::POST, &path));
+                    }
+                }
+            }
+
+            #[test]
+            fn a_minted_scope_allows_nothing_its_minter_does_not(a in scope_value(), b in scope_value()) {
+                let (Ok(minter), Ok(minted)) = (Scope::parse(&a), Scope::parse(&b)) else {
+                    return Ok(());
+                };
+                if minter.covers(&minted) {
+                    for resource in RESOURCES {
+                        let path = format!("/api/v1/{resource}/x");
+                        for method in [Method::GET, Method::POST, Method::DELETE] {
+                            prop_assert!(!minted.allows(&method, &path) || minter.allows(&method, &path));
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

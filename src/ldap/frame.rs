@@ -174,4 +174,28 @@ mod tests {
         two.extend(bind("b"));
         assert!(decode(&two).is_err(), "one message at a time");
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// Any header bytes give a length within the limit, "more bytes", or a refusal.
+            #[test]
+            fn any_header_is_judged_without_panic(header in proptest::collection::vec(any::<u8>(), 0..12)) {
+                if let Ok(Some(length)) = announced_length(&header) {
+                    prop_assert!(header.first().is_some_and(|first| *first < 0x80) || header.len() > 1, "{:?}", length);
+                }
+            }
+
+            /// Arbitrary bytes never crash the decoder.
+            #[test]
+            fn any_message_decodes_or_is_refused(message in proptest::collection::vec(any::<u8>(), 0..256)) {
+                let _ = decode(&message);
+            }
+        }
+    }
 }

@@ -113,4 +113,49 @@ mod tests {
         .unwrap();
         assert_eq!(got, ip("198.51.100.4"));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn headers(values: &[String]) -> HeaderMap {
+            let mut headers = HeaderMap::new();
+            for value in values {
+                if let Ok(value) = axum::http::HeaderValue::from_str(value) {
+                    headers.append("x-forwarded-for", value);
+                }
+            }
+            headers
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// Whatever a client sends, the answer is the peer or an address it listed, and an
+            /// untrusted peer is always itself.
+            #[test]
+            fn the_client_is_the_peer_or_a_listed_hop(
+                peer in any::<[u8; 4]>(),
+                values in proptest::collection::vec("[0-9a-f.:, ]{0,40}", 0..4),
+                trust_peer in any::<bool>(),
+            ) {
+                let peer = IpAddr::from(peer);
+                let trusted = if trust_peer {
+                    IpEntries::parse(&peer.to_string()).unwrap()
+                } else {
+                    IpEntries::default()
+                };
+                let headers = headers(&values);
+                match resolve(peer, &headers, &trusted) {
+                    Ok(client) if !trust_peer => prop_assert_eq!(client, peer),
+                    Ok(client) => {
+                        let listed = values.join(",");
+                        prop_assert!(client == peer || listed.contains(&client.to_string()));
+                    }
+                    Err(_) => prop_assert!(trust_peer),
+                }
+            }
+        }
+    }
 }

@@ -99,4 +99,36 @@ mod tests {
         assert!(mapped.contains(ip("10.9.9.9")));
         assert!(!mapped.contains(ip("11.0.0.1")));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn any_text_is_parsed_or_refused_and_kept_exactly(text in ".{0,200}") {
+                if let Ok(entries) = IpEntries::parse(&text) {
+                    prop_assert_eq!(entries.as_str(), text.as_str());
+                }
+            }
+
+            #[test]
+            fn every_listed_address_is_contained(octets in proptest::collection::vec(any::<[u8; 4]>(), 1..20)) {
+                let ips: Vec<IpAddr> = octets.iter().map(|o| IpAddr::from(*o)).collect();
+                let text = ips.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n# a comment\n");
+                let entries = IpEntries::parse(&text).unwrap();
+                for ip in ips {
+                    prop_assert!(entries.contains(ip));
+                    let mapped = match ip {
+                        IpAddr::V4(v4) => IpAddr::V6(v4.to_ipv6_mapped()),
+                        v6 => v6,
+                    };
+                    prop_assert!(entries.contains(mapped), "mapped {}", mapped);
+                }
+            }
+        }
+    }
 }

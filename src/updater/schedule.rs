@@ -237,4 +237,35 @@ mod tests {
         assert_eq!(next.to_rfc3339(), "2026-12-02T00:00:00+00:00");
         assert_eq!(next_run("never", Tz::UTC, now), None);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn field() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[0-9]{1,2}",
+                Just("*".to_owned()),
+                "[0-9]{1,2}-[0-9]{1,2}",
+                "\\*/[0-9]{1,2}",
+                "[0-9,]{0,8}",
+                "[0-9LW#?*/,-]{0,6}",
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+
+            /// Every pattern is accepted or refused at once, whatever it is.
+            #[test]
+            fn any_pattern_is_judged_within_ten_milliseconds(fields in proptest::collection::vec(field(), 4..8)) {
+                let pattern = fields.join(" ");
+                let started = std::time::Instant::now();
+                let _ = AutoupdatePattern::new(&pattern);
+                let took = started.elapsed();
+                prop_assert!(took < std::time::Duration::from_millis(10), "{:?} took {:?}", pattern, took);
+            }
+        }
+    }
 }
