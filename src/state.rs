@@ -84,7 +84,11 @@ impl AppState {
         }
         let TrustedIps(trusted) = settings::get(&db).await?;
         let Blocklist(blocklist) = settings::get(&db).await?;
-        let network = Network::new(Policy::parse(&trusted, &blocklist)?);
+        let network = Network::new(Policy::parse(
+            &trusted,
+            &blocklist,
+            config.trust_loopback_proxy,
+        )?);
         let TimeZone(zone) = settings::get(&db).await?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("boxd/", env!("CARGO_PKG_VERSION")))

@@ -30,6 +30,7 @@ pub enum Command {
     Backup(BackupArgs),
 }
 
+
 #[derive(Debug, clap::Args)]
 pub struct BackupArgs {
     #[command(flatten)]
@@ -131,6 +132,14 @@ pub struct ServeArgs {
     /// BOXD_CERT_DOMAIN and BOXD_CERT_DIR).
     #[arg(long, env = "BOXD_CERT_RELOAD_COMMAND")]
     pub cert_reload_command: Option<String>,
+    /// Do not trust loopback peers as reverse proxies: believe `X-Forwarded-For` only from the
+    /// addresses of /reverseproxy/trusted_ips.
+    #[arg(long, env = "BOXD_NO_TRUST_LOOPBACK_PROXY")]
+    pub no_trust_loopback_proxy: bool,
+    /// Serve Prometheus metrics at GET /metrics on this address (a listener of its own, apart
+    /// from the API) [default: none, no metrics].
+    #[arg(long, env = "BOXD_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub ldap: LdapArgs,
 }

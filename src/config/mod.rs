@@ -34,6 +34,10 @@ pub struct Config {
     pub update: UpdateConfig,
     pub certs: CertConfig,
     pub ldap: LdapConfig,
+    /// Loopback peers are trusted proxies (their `X-Forwarded-For` is believed).
+    pub trust_loopback_proxy: bool,
+    /// Where `GET /metrics` is served, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
     /// The system clock, or one that tests move by hand.
     pub clock: Arc<dyn Clock>,
 }
@@ -107,6 +111,8 @@ impl Config {
             },
             certs: CertConfig::from_args(args)?,
             ldap,
+            trust_loopback_proxy: !args.no_trust_loopback_proxy,
+            metrics_listen: args.metrics_listen,
             clock: Arc::new(SystemClock),
         })
     }
@@ -144,6 +150,8 @@ impl Config {
                 reload_command: None,
             },
             ldap: LdapConfig::for_tests(dir),
+            trust_loopback_proxy: true,
+            metrics_listen: None,
             clock: Arc::new(SystemClock),
         }
     }
