@@ -1,17 +1,18 @@
 //! The router with its layers, and the serve loop with graceful shutdown.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -199,7 +200,7 @@ pub fn router(state: AppState) -> Router {
         }
     });
 
-    Router::new()
+    let router = Router::new()
         .merge(public)
         .merge(protected)
         .merge(docs)
@@ -212,7 +213,14 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed_fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(from_fn_with_state(state.network.clone(), network::layer))
-        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(CatchPanicLayer::custom(panic_response));
+    // Only with a metrics listener: without one the request path does not pay for the labels.
+    let router = if state.config.metrics_listen.is_some() {
+        router.layer(from_fn(telemetry::metrics::track_request))
+    } else {
+        router
+    };
+    router
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(telemetry::request_span)
@@ -260,6 +268,7 @@ pub async fn run(
 
     let scheduler = jobs::start(&state);
     let directory = ldap::start(&state);
+    let metrics = serve_metrics(&state).await?;
     tracing::info!(listen.addr = %addr, "listening on {addr}");
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let server =
@@ -272,12 +281,53 @@ pub async fn run(
     }
     tracing::info!("shutting down");
     directory.stopped().await;
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     scheduler.stopped().await;
     state.tasks.shut_down(TASK_GRACE).await;
     jobs::flush_last_used(state.clone()).await;
     state.db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Serves `GET /metrics` on `--metrics-listen`, when set, until shutdown; its own listener, so
+/// the public proxy in front of the API never exposes it by accident.
+async fn serve_metrics(state: &AppState) -> anyhow::Result<Option<JoinHandle<()>>> {
+    let Some(listen) = state.config.metrics_listen else {
+        return Ok(None);
+    };
+    let handle = telemetry::metrics::recorder()?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen for metrics on {listen}"))?;
+    let addr = listener
+        .local_addr()
+        .context("the listener has no address")?;
+    tracing::info!(metrics.addr = %addr, "metrics at http://{addr}/metrics");
+    let app = Router::new()
+        .route("/metrics", get(api::metrics::get_metrics))
+        .fallback(not_found_fallback)
+        .layer(Extension(handle.clone()))
+        .with_state(state.clone());
+    let cancel = state.shutdown.clone();
+    Ok(Some(tokio::spawn(async move {
+        let server = axum::serve(listener, app).with_graceful_shutdown(cancel.cancelled_owned());
+        let mut server = std::pin::pin!(server.into_future());
+        let mut upkeep = tokio::time::interval(telemetry::metrics::UPKEEP_EVERY);
+        loop {
+            tokio::select! {
+                served = &mut server => {
+                    if let Err(err) = served {
+                        tracing::error!(error = %err, "the metrics listener failed");
+                    }
+                    return;
+                }
+                _ = upkeep.tick() => handle.run_upkeep(),
+            }
+        }
+    })))
 }
 
 #[cfg(test)]

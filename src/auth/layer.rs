@@ -11,7 +11,7 @@ use super::{Caller, secrets, token_from};
 use crate::error::ApiError;
 use crate::network::ClientIp;
 use crate::state::AppState;
-use crate::store;
+use crate::{store, telemetry};
 
 /// 401 without a live token of an active user; 403 when the token's scope does not cover this
 /// method and resource. Leaves the [`Caller`] in the request for the extractors.
@@ -23,7 +23,9 @@ pub async fn require_token(
     let secret = token_from(req.headers(), req.uri()).ok_or_else(ApiError::unauthorized)?;
     let hash = secrets::token_hash(&secret);
     let now = state.config.clock.now().timestamp_millis();
-    let token = match state.auth_cache.get(&hash) {
+    let cached = state.auth_cache.get(&hash);
+    telemetry::metrics::auth_cache_lookup(cached.is_some());
+    let token = match cached {
         Some(token) => token,
         None => lookup(&state, hash, now).await?,
     };

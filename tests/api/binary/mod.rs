@@ -3,4 +3,5 @@
 
 mod admin;
 mod backup;
+mod metrics;
 mod serve;
