@@ -28,8 +28,18 @@ pub enum Command {
     Healthcheck(HealthcheckArgs),
     /// Write a consistent copy of the database to a new file, while the server keeps running.
     Backup(BackupArgs),
+    /// Restore a backup file into an empty data dir (the server migrates it at start).
+    Restore(RestoreArgs),
 }
 
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The backup file (from `boxd backup`); it must pass SQLite's integrity check.
+    #[arg(long)]
+    pub from: PathBuf,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct BackupArgs {

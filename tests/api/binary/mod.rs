@@ -3,5 +3,6 @@
 
 mod admin;
 mod backup;
+mod restore;
 mod metrics;
 mod serve;
