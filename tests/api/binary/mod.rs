@@ -3,6 +3,7 @@
 
 mod admin;
 mod backup;
+mod logs;
 mod restore;
 mod metrics;
 mod serve;
