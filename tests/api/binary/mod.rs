@@ -1,9 +1,10 @@
 //! Cross-cutting: the built binary, as an operator runs it (`serve`, `admin`, `backup`,
-//! `healthcheck`).
+//! `restore`, `healthcheck`, `/metrics`, logs), and behind nginx.
 
 mod admin;
 mod backup;
 mod logs;
-mod restore;
 mod metrics;
+mod nginx;
+mod restore;
 mod serve;

@@ -6,6 +6,7 @@ mod binary;
 mod expect;
 mod fixtures;
 mod jobs;
+pub mod nginx;
 pub mod pebble;
 mod releases;
 mod server;
