@@ -227,11 +227,40 @@ fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+    use clap::{CommandFactory, Parser};
 
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    fn serve_config(extra: &[&str]) -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().to_str().unwrap().to_owned();
+        let mut args = vec!["boxd", "serve", "--data-dir", &data_dir];
+        args.extend_from_slice(extra);
+        let Command::Serve(serve) = Cli::try_parse_from(args).unwrap().command else {
+            panic!("not serve");
+        };
+        Config::from_args(&serve).unwrap()
+    }
+
+    #[test]
+    fn loopback_proxies_are_trusted_unless_turned_off_and_metrics_are_off_by_default() {
+        let default = serve_config(&[]);
+        assert!(default.trust_loopback_proxy);
+        assert_eq!(default.metrics_listen, None);
+
+        let set = serve_config(&[
+            "--no-trust-loopback-proxy",
+            "--metrics-listen",
+            "127.0.0.1:9300",
+        ]);
+        assert!(!set.trust_loopback_proxy);
+        assert_eq!(
+            set.metrics_listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9300)))
+        );
     }
 
     #[test]
