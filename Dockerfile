@@ -1,11 +1,10 @@
 # boxd: built with the Rust toolchain, run on a slim Debian as an unprivileged user under tini.
 #   docker build -t boxd .
-# The build args only substitute base images: CI, which reaches no container registry, passes
-# locally made ones (a debootstrapped Debian, and an image holding a binary built on the host as
-# BINARY_FROM); see .ci/container-smoke.
+# The build args only substitute base images. CI reaches no container registry: it passes a
+# locally made Debian and builds the `prebuilt` target, which takes a binary built on the host
+# from the build context instead of compiling it again (see .ci/container-smoke).
 ARG BUILD_IMAGE=rust:1.95-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
-ARG BINARY_FROM=build
 
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
@@ -24,11 +23,7 @@ RUN mkdir -p src benches migrations \
 COPY . .
 RUN cargo build --release --locked
 
-# The binary comes from the build stage above, or from the image named by BINARY_FROM (holding
-# it at the same path).
-FROM ${BINARY_FROM} AS binary
-
-FROM ${RUNTIME_IMAGE}
+FROM ${RUNTIME_IMAGE} AS runtime
 ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="boxd" \
       org.opencontainers.image.description="A server-side implementation of the Cloudron REST API: one binary, embedded SQLite." \
@@ -41,7 +36,6 @@ RUN apt-get update \
     && useradd --system --uid 10001 --gid boxd --home-dir /data --shell /usr/sbin/nologin boxd \
     && mkdir /data \
     && chown boxd:boxd /data
-COPY --from=binary /src/target/release/boxd /usr/local/bin/boxd
 USER 10001:10001
 ENV BOXD_LISTEN=0.0.0.0:3000 \
     BOXD_LDAP_LISTEN=0.0.0.0:3002 \
@@ -53,3 +47,10 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["box
 # tini as PID 1 reaps the orphans of task commands and passes SIGTERM on to boxd.
 ENTRYPOINT ["/usr/bin/tini", "--", "boxd"]
 CMD ["serve"]
+
+# CI only: the build context is a directory holding just the binary.
+FROM runtime AS prebuilt
+COPY boxd /usr/local/bin/boxd
+
+FROM runtime
+COPY --from=build /src/target/release/boxd /usr/local/bin/boxd
