@@ -2,7 +2,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use boxd::config::{BackupArgs, Cli, Command, Config, HealthcheckArgs, ServeArgs};
+use boxd::config::{BackupArgs, Cli, Command, Config, HealthcheckArgs, RestoreArgs, ServeArgs};
 use boxd::{admin, app, state, store, telemetry};
 use clap::Parser;
 use tokio::net::TcpListener;
@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         Command::Admin(args) => runtime().and_then(|rt| rt.block_on(admin::run(args))),
         Command::Healthcheck(args) => runtime().and_then(|rt| rt.block_on(healthcheck(args))),
         Command::Backup(args) => runtime().and_then(|rt| rt.block_on(backup(args))),
+        Command::Restore(args) => runtime().and_then(|rt| rt.block_on(restore(args))),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -84,6 +85,26 @@ async fn backup(args: BackupArgs) -> anyhow::Result<()> {
     db.close().await;
     outcome?;
     println!("backed up to {}", args.out.display());
+    Ok(())
+}
+
+async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
+    let dir = &args.store.data_dir;
+    // Restoring over a live or half-kept data dir would mix two histories (task logs, images).
+    if let Ok(mut entries) = std::fs::read_dir(dir) {
+        anyhow::ensure!(
+            entries.next().is_none(),
+            "the data dir {} is not empty: restore only into an empty or new one",
+            dir.display()
+        );
+    }
+    let (_, url) = args.store.resolve()?;
+    store::restore(&args.from, &url).await?;
+    println!(
+        "restored {} into {}; start boxd serve on it",
+        args.from.display(),
+        dir.display()
+    );
     Ok(())
 }
 

@@ -120,7 +120,11 @@ impl AppState {
         }
         let TrustedIps(trusted) = settings::get(&db).await?;
         let Blocklist(blocklist) = settings::get(&db).await?;
-        let network = Network::new(Policy::parse(&trusted, &blocklist)?);
+        let network = Network::new(Policy::parse(
+            &trusted,
+            &blocklist,
+            config.trust_loopback_proxy,
+        )?);
         let TimeZone(zone) = settings::get(&db).await?;
         // The detection endpoints are the operator's; where they redirect is checked.
         let detection = Guard::trusting(&[&config.ipv4_detect_url, &config.ipv6_detect_url]);

@@ -10,6 +10,7 @@ pub mod eventlog;
 pub mod external_ldap;
 pub mod groups;
 pub mod logs;
+pub mod metrics;
 pub mod network;
 pub mod notifications;
 pub mod pages;

@@ -14,7 +14,7 @@ use super::updater::TaskStarted;
 use crate::auth::Admin;
 use crate::certs;
 use crate::error::{ApiError, ApiJson, ErrorBody};
-use crate::network::{IpEntries, Policy, resolve_client_ip};
+use crate::network::{IpEntries, Policy, TrustedProxies, resolve_client_ip};
 use crate::settings::TrustedIps;
 use crate::state::AppState;
 
@@ -39,7 +39,8 @@ pub async fn get_trusted_ips(
     Ok(Json(TrustedIpsBody { trusted_ips }))
 }
 
-/// Set the trusted proxies; it applies at once. A list under which this very request would
+/// Set the trusted proxies (besides loopback peers, trusted unless boxd runs with
+/// `--no-trust-loopback-proxy`); it applies at once. A list under which this very request would
 /// come from a blocked address is refused.
 #[utoipa::path(post, path = "/api/v1/reverseproxy/trusted_ips", tag = "Reverse Proxy",
     request_body = TrustedIpsBody,
@@ -54,8 +55,12 @@ pub async fn set_trusted_ips(
     headers: HeaderMap,
     ApiJson(req): ApiJson<TrustedIpsBody>,
 ) -> Result<Json<Empty>, ApiError> {
-    let trusted = IpEntries::parse_field("trustedIps", &req.trusted_ips)?;
+    let listed = IpEntries::parse_field("trustedIps", &req.trusted_ips)?;
     let change = |policy: &Policy| {
+        let trusted = TrustedProxies {
+            listed: listed.clone(),
+            ..policy.trusted.clone()
+        };
         let ip = resolve_client_ip(peer.ip(), &headers, &trusted).map_err(ApiError::bad_request)?;
         if policy.blocklist.contains(ip) {
             return Err(ApiError::bad_request(format!(
@@ -63,7 +68,7 @@ pub async fn set_trusted_ips(
             )));
         }
         Ok(Policy {
-            trusted: trusted.clone(),
+            trusted,
             ..policy.clone()
         })
     };

@@ -5,17 +5,18 @@ mod http;
 
 pub use http::raise_open_files_limit;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, header};
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -284,7 +285,14 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed_fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(from_fn_with_state(state.network.clone(), network::layer))
-        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(CatchPanicLayer::custom(panic_response));
+    // Only with a metrics listener: without one the request path does not pay for the labels.
+    let router = if state.config.metrics_listen.is_some() {
+        router.layer(from_fn(telemetry::metrics::track_request))
+    } else {
+        router
+    };
+    let router = router
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(telemetry::request_span)
@@ -378,6 +386,7 @@ pub async fn run(
     let scheduler = jobs::start(&state);
     let directory = ldap::start(&state);
     let mail = mail::start(&state.mailer, state.db.clone(), cancel.clone());
+    let metrics = serve_metrics(&state).await?;
     tracing::info!(listen.addr = %addr, "listening on {addr}");
     let limits = ConnectionLimits {
         total: state.config.max_connections,
@@ -395,6 +404,9 @@ pub async fn run(
     .await;
     tracing::info!("shutting down");
     directory.stopped().await;
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     scheduler.stopped().await;
     if let Some(mail) = mail {
         let _ = mail.await;
@@ -404,6 +416,44 @@ pub async fn run(
     state.db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Serves `GET /metrics` on `--metrics-listen`, when set, until shutdown; its own listener, so
+/// the public proxy in front of the API never exposes it by accident.
+async fn serve_metrics(state: &AppState) -> anyhow::Result<Option<JoinHandle<()>>> {
+    let Some(listen) = state.config.metrics_listen else {
+        return Ok(None);
+    };
+    let handle = telemetry::metrics::recorder()?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen for metrics on {listen}"))?;
+    let addr = listener
+        .local_addr()
+        .context("the listener has no address")?;
+    tracing::info!(metrics.addr = %addr, "metrics at http://{addr}/metrics");
+    let app = Router::new()
+        .route("/metrics", get(api::metrics::get_metrics))
+        .fallback(not_found_fallback)
+        .layer(Extension(handle.clone()))
+        .with_state(state.clone());
+    let cancel = state.shutdown.clone();
+    Ok(Some(tokio::spawn(async move {
+        let server = axum::serve(listener, app).with_graceful_shutdown(cancel.cancelled_owned());
+        let mut server = std::pin::pin!(server.into_future());
+        let mut upkeep = tokio::time::interval(telemetry::metrics::UPKEEP_EVERY);
+        loop {
+            tokio::select! {
+                served = &mut server => {
+                    if let Err(err) = served {
+                        tracing::error!(error = %err, "the metrics listener failed");
+                    }
+                    return;
+                }
+                _ = upkeep.tick() => handle.run_upkeep(),
+            }
+        }
+    })))
 }
 
 #[cfg(test)]

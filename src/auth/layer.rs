@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::eventlog::SourceUser;
 use crate::network::ClientIp;
 use crate::state::AppState;
-use crate::store;
+use crate::{store, telemetry};
 
 /// 401 without a live token of an active user; 403 when the token's scope does not cover this
 /// method and resource. Leaves the [`Caller`] in the request for the extractors.
@@ -24,7 +24,9 @@ pub async fn require_token(
     let secret = token_from(req.headers(), req.uri()).ok_or_else(ApiError::unauthorized)?;
     let hash = secrets::token_hash(&secret);
     let now = state.config.clock.now().timestamp_millis();
-    let token = match state.auth_cache.get(&hash) {
+    let cached = state.auth_cache.get(&hash);
+    telemetry::metrics::auth_cache_lookup(cached.is_some());
+    let token = match cached {
         Some(token) => token,
         None => lookup(&state, hash, now).await?,
     };

@@ -14,8 +14,8 @@ use super::throttle::{RateLimited, Throttle};
 use super::totp;
 use crate::eventlog::{self, Action, Source, SourceUser};
 use crate::external_ldap::{self, ExternalLdap, ExternalLdapError};
-use crate::store;
 use crate::store::users::UserRow;
+use crate::{store, telemetry};
 
 /// Why credentials were refused.
 #[derive(Debug, thiserror::Error)]
@@ -225,6 +225,7 @@ pub async fn accept_code(
         None => false,
     };
     if !accepted {
+        telemetry::metrics::login_failed("totp");
         tracing::warn!(user.id = %user.id, client.ip = %ip, "wrong or reused TOTP code from {ip}");
         return Err(LoginError::InvalidTotp);
     }
@@ -313,8 +314,11 @@ fn split_code(secret: String) -> (String, Option<String>) {
 }
 
 fn refused(login: &str, ip: IpAddr) -> LoginError {
+    telemetry::metrics::login_failed("password");
+    // Escaped, so a name cannot forge a log line, yet without quotes around it in JSON.
     let name: String = login.chars().take(64).collect();
-    tracing::warn!(user.name = ?name, client.ip = %ip, "failed login for {name:?} from {ip}");
+    let name = name.escape_debug();
+    tracing::warn!(user.name = %name, client.ip = %ip, "failed login for \"{name}\" from {ip}");
     LoginError::InvalidCredentials
 }
 
@@ -334,6 +338,7 @@ pub async fn confirm_password(
         verifier.throttle.succeeded(attempt);
         Ok(())
     } else {
+        telemetry::metrics::login_failed("current_password");
         tracing::warn!(user.id = %user.id, client.ip = %ip, "wrong current password from {ip}");
         Err(LoginError::WrongCurrentPassword)
     }

@@ -64,6 +64,7 @@ pub fn hashes_equal(a: &[u8], b: &[u8]) -> bool {
 async fn hashing_turn() -> Result<tokio::sync::SemaphorePermit<'static>, HashError> {
     if WAITING.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
         WAITING.fetch_sub(1, Ordering::SeqCst);
+        crate::telemetry::metrics::throttled("busy");
         return Err(HashError::Busy(RateLimited {
             message: "The server is busy checking passwords; retry shortly".into(),
             retry_after_secs: 1,

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::clock::Clock;
+use crate::telemetry;
 
 /// Failures an address may make within [`IP_WINDOW`]; the next attempt is refused.
 pub const IP_MAX_FAILURES: usize = 10;
@@ -130,6 +131,7 @@ impl Throttle {
         }
         if failures.len() >= IP_MAX_FAILURES {
             let oldest = failures.front().copied().unwrap_or(now);
+            telemetry::metrics::throttled("address");
             return Err(too_many(oldest + IP_WINDOW - now));
         }
         let entry = state.by_account.entry(account.to_owned()).or_default();
@@ -140,6 +142,7 @@ impl Throttle {
             *entry = Account::default();
         }
         if let Some(until) = entry.locked_until.filter(|until| *until > now) {
+            telemetry::metrics::throttled("account");
             return Err(too_many(until - now));
         }
         entry.consecutive += 1;

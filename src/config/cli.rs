@@ -28,6 +28,17 @@ pub enum Command {
     Healthcheck(HealthcheckArgs),
     /// Write a consistent copy of the database to a new file, while the server keeps running.
     Backup(BackupArgs),
+    /// Restore a backup file into an empty data dir (the server migrates it at start).
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The backup file (from `boxd backup`); it must pass SQLite's integrity check.
+    #[arg(long)]
+    pub from: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -141,6 +152,14 @@ pub struct ServeArgs {
     /// BOXD_CERT_DOMAIN and BOXD_CERT_DIR).
     #[arg(long, env = "BOXD_CERT_RELOAD_COMMAND")]
     pub cert_reload_command: Option<String>,
+    /// Do not trust loopback peers as reverse proxies: believe `X-Forwarded-For` only from the
+    /// addresses of /reverseproxy/trusted_ips.
+    #[arg(long, env = "BOXD_NO_TRUST_LOOPBACK_PROXY")]
+    pub no_trust_loopback_proxy: bool,
+    /// Serve Prometheus metrics at GET /metrics on this address (a listener of its own, apart
+    /// from the API) [default: none, no metrics].
+    #[arg(long, env = "BOXD_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub ldap: LdapArgs,
     #[command(flatten)]

@@ -43,6 +43,10 @@ pub struct Config {
     pub ldap: LdapConfig,
     pub external_ldap: ExternalLdapOptions,
     pub mail: MailConfig,
+    /// Loopback peers are trusted proxies (their `X-Forwarded-For` is believed).
+    pub trust_loopback_proxy: bool,
+    /// Where `GET /metrics` is served, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
     /// The system clock, or one that tests move by hand.
     pub clock: Arc<dyn Clock>,
 }
@@ -122,6 +126,8 @@ impl Config {
             ldap,
             external_ldap: ExternalLdapOptions::from_args(&args.external_ldap),
             mail,
+            trust_loopback_proxy: !args.no_trust_loopback_proxy,
+            metrics_listen: args.metrics_listen,
             clock: Arc::new(SystemClock),
         })
     }
@@ -168,6 +174,8 @@ impl Config {
                 relay: None,
                 from: lettre::Address::new_dangerous("no-reply", "my.example.com"),
             },
+            trust_loopback_proxy: true,
+            metrics_listen: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -267,11 +275,40 @@ fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+    use clap::{CommandFactory, Parser};
 
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    fn serve_config(extra: &[&str]) -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().to_str().unwrap().to_owned();
+        let mut args = vec!["boxd", "serve", "--data-dir", &data_dir];
+        args.extend_from_slice(extra);
+        let Command::Serve(serve) = Cli::try_parse_from(args).unwrap().command else {
+            panic!("not serve");
+        };
+        Config::from_args(&serve).unwrap()
+    }
+
+    #[test]
+    fn loopback_proxies_are_trusted_unless_turned_off_and_metrics_are_off_by_default() {
+        let default = serve_config(&[]);
+        assert!(default.trust_loopback_proxy);
+        assert_eq!(default.metrics_listen, None);
+
+        let set = serve_config(&[
+            "--no-trust-loopback-proxy",
+            "--metrics-listen",
+            "127.0.0.1:9300",
+        ]);
+        assert!(!set.trust_loopback_proxy);
+        assert_eq!(
+            set.metrics_listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9300)))
+        );
     }
 
     #[test]

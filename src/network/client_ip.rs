@@ -11,8 +11,27 @@ use super::IpEntries;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 
+/// The peers whose `X-Forwarded-For` is believed: loopback ones unless turned off (as Express's
+/// `trust proxy` "loopback", so an nginx on the same host works out of the box) and the listed
+/// ones (`/reverseproxy/trusted_ips`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies {
+    pub loopback: bool,
+    pub listed: IpEntries,
+}
+
+impl TrustedProxies {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        (self.loopback && ip.to_canonical().is_loopback()) || self.listed.contains(ip)
+    }
+}
+
 /// Err when a trusted peer sent an `X-Forwarded-For` that does not parse.
-pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &IpEntries) -> Result<IpAddr, String> {
+pub fn resolve(
+    peer: IpAddr,
+    headers: &HeaderMap,
+    trusted: &TrustedProxies,
+) -> Result<IpAddr, String> {
     let peer = peer.to_canonical();
     if !trusted.contains(peer) {
         return Ok(peer);
@@ -50,6 +69,13 @@ mod tests {
         text.parse().unwrap()
     }
 
+    fn listed(text: &str) -> TrustedProxies {
+        TrustedProxies {
+            loopback: false,
+            listed: IpEntries::parse(text).unwrap(),
+        }
+    }
+
     fn xff(values: &[&str]) -> HeaderMap {
         let mut headers = HeaderMap::new();
         for value in values {
@@ -60,7 +86,7 @@ mod tests {
 
     #[test]
     fn an_untrusted_peer_is_the_client_whatever_it_claims() {
-        let trusted = IpEntries::parse("10.0.0.1").unwrap();
+        let trusted = listed("10.0.0.1");
         let got = resolve(ip("192.0.2.7"), &xff(&["1.2.3.4"]), &trusted).unwrap();
         assert_eq!(got, ip("192.0.2.7"));
         let garbage = resolve(ip("192.0.2.7"), &xff(&["garbage"]), &trusted).unwrap();
@@ -73,7 +99,7 @@ mod tests {
 
     #[test]
     fn a_trusted_peer_yields_the_right_most_untrusted_hop() {
-        let trusted = IpEntries::parse("10.0.0.0/8").unwrap();
+        let trusted = listed("10.0.0.0/8");
         let headers = xff(&["6.6.6.6, 203.0.113.9, 10.0.0.2"]);
         assert_eq!(
             resolve(ip("10.0.0.1"), &headers, &trusted).unwrap(),
@@ -97,14 +123,14 @@ mod tests {
 
     #[test]
     fn a_trusted_peer_with_a_malformed_header_is_an_error() {
-        let trusted = IpEntries::parse("10.0.0.0/8").unwrap();
+        let trusted = listed("10.0.0.0/8");
         assert!(resolve(ip("10.0.0.1"), &xff(&["1.2.3.4, nope"]), &trusted).is_err());
         assert!(resolve(ip("10.0.0.1"), &xff(&["1.2.3.4:80"]), &trusted).is_err());
     }
 
     #[test]
     fn ipv4_mapped_peers_are_matched_as_ipv4() {
-        let trusted = IpEntries::parse("127.0.0.1").unwrap();
+        let trusted = listed("127.0.0.1");
         let got = resolve(
             ip("::ffff:127.0.0.1"),
             &xff(&["::ffff:198.51.100.4"]),
@@ -112,6 +138,31 @@ mod tests {
         )
         .unwrap();
         assert_eq!(got, ip("198.51.100.4"));
+    }
+
+    #[test]
+    fn loopback_peers_are_trusted_only_when_loopback_is_on() {
+        let headers = xff(&["203.0.113.9"]);
+        let loopback = TrustedProxies {
+            loopback: true,
+            listed: IpEntries::default(),
+        };
+        for peer in ["127.0.0.1", "127.0.0.5", "::1", "::ffff:127.0.0.1"] {
+            assert_eq!(
+                resolve(ip(peer), &headers, &loopback).unwrap(),
+                ip("203.0.113.9"),
+                "{peer}"
+            );
+        }
+        assert_eq!(
+            resolve(ip("192.0.2.1"), &headers, &loopback).unwrap(),
+            ip("192.0.2.1"),
+            "a remote peer is not a loopback proxy"
+        );
+        assert_eq!(
+            resolve(ip("127.0.0.1"), &headers, &listed("")).unwrap(),
+            ip("127.0.0.1")
+        );
     }
 
     mod properties {
@@ -142,9 +193,9 @@ mod tests {
             ) {
                 let peer = IpAddr::from(peer);
                 let trusted = if trust_peer {
-                    IpEntries::parse(&peer.to_string()).unwrap()
+                    listed(&peer.to_string())
                 } else {
-                    IpEntries::default()
+                    TrustedProxies::default()
                 };
                 let headers = headers(&values);
                 match resolve(peer, &headers, &trusted) {

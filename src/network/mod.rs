@@ -16,7 +16,7 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-pub use client_ip::{ClientIp, resolve as resolve_client_ip};
+pub use client_ip::{ClientIp, TrustedProxies, resolve as resolve_client_ip};
 pub use ip_config::{Family, IpConfig, IpSource};
 pub use ip_entries::IpEntries;
 
@@ -25,16 +25,20 @@ use crate::error::ApiError;
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
     /// Peers whose `X-Forwarded-For` is believed.
-    pub trusted: IpEntries,
+    pub trusted: TrustedProxies,
     /// Clients refused on every route.
     pub blocklist: IpEntries,
 }
 
 impl Policy {
-    /// The policy of the stored settings (IpEntries texts).
-    pub fn parse(trusted: &str, blocklist: &str) -> anyhow::Result<Self> {
+    /// The policy of the stored settings (IpEntries texts), with loopback peers trusted as
+    /// proxies when `trust_loopback`.
+    pub fn parse(trusted: &str, blocklist: &str, trust_loopback: bool) -> anyhow::Result<Self> {
         Ok(Self {
-            trusted: IpEntries::parse(trusted).map_err(anyhow::Error::msg)?,
+            trusted: TrustedProxies {
+                loopback: trust_loopback,
+                listed: IpEntries::parse(trusted).map_err(anyhow::Error::msg)?,
+            },
             blocklist: IpEntries::parse(blocklist).map_err(anyhow::Error::msg)?,
         })
     }

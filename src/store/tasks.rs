@@ -114,6 +114,18 @@ pub async fn fail_unfinished(
     .await
 }
 
+/// How many tasks are in each state (`pending`, `active`, `success`, `failed`); states without
+/// a task are left out.
+pub async fn count_by_state(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as(
+        "SELECT CASE WHEN pending THEN 'pending' WHEN active THEN 'active' \
+         WHEN success THEN 'success' ELSE 'failed' END AS state, count(*) \
+         FROM tasks GROUP BY state ORDER BY state",
+    )
+    .fetch_all(db)
+    .await
+}
+
 pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<TaskRow>> {
     sqlx::query_as(concat!(
         "SELECT ",
@@ -200,5 +212,27 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[tokio::test]
+    async fn tasks_are_counted_by_state() {
+        let (db, _dir) = test_pool().await;
+        assert!(count_by_state(&db).await.unwrap().is_empty());
+        insert(&db, "a", &json!({}), "t0").await.unwrap();
+        let running = insert(&db, "b", &json!({}), "t0").await.unwrap();
+        set_active(&db, running, "t0").await.unwrap();
+        for error in [None, Some(json!({"code": "crashed"}))] {
+            let id = insert(&db, "c", &json!({}), "t0").await.unwrap();
+            finish(&db, id, None, error.as_ref(), "t1").await.unwrap();
+        }
+
+        let counts = count_by_state(&db).await.unwrap();
+
+        let expected = [("active", 1), ("failed", 1), ("pending", 1), ("success", 1)];
+        let expected: Vec<(String, i64)> = expected
+            .iter()
+            .map(|(state, n)| ((*state).to_owned(), *n))
+            .collect();
+        assert_eq!(counts, expected);
     }
 }

@@ -36,6 +36,14 @@ impl StreamLimits {
         })
     }
 
+    /// The streams open now.
+    pub fn open(&self) -> usize {
+        self.open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .0
+    }
+
     /// A place for one more stream of `user`, or 429.
     pub fn acquire(self: &Arc<Self>, user: &str) -> Result<StreamPermit, TaskError> {
         let mut open = self

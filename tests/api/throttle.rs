@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use boxd::clock::ManualClock;
 use chrono::TimeDelta;
-use reqwest::StatusCode;
 use reqwest::header::RETRY_AFTER;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::support::{
@@ -77,6 +77,29 @@ async fn the_eleventh_bad_login_from_an_ip_is_429_until_the_window_passes() {
         code,
         StatusCode::OK,
         "after the window a correct login works"
+    );
+}
+
+#[tokio::test]
+async fn clients_behind_a_loopback_proxy_are_counted_apart() {
+    let (server, _) = start().await;
+    server.owner_token().await;
+    let login = |xff: &'static str, username: &'static str, password: &'static str| {
+        let body = json!({"username": username, "password": password});
+        server.via_proxy(Method::POST, "/api/v1/auth/login", "", xff, Some(body))
+    };
+
+    for _ in 0..11 {
+        login("203.0.113.1", "nobody", "wrong password").await;
+    }
+    let (throttled, _) = login("203.0.113.1", "alice", OWNER_PASSWORD).await;
+    let (other_client, _) = login("203.0.113.2", "alice", OWNER_PASSWORD).await;
+
+    assert_eq!(throttled, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        other_client,
+        StatusCode::OK,
+        "another client behind the same proxy is not throttled"
     );
 }
 

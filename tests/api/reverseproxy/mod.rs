@@ -1,4 +1,5 @@
-//! `/api/v1/reverseproxy/trusted_ips`: which peers' `X-Forwarded-For` is believed.
+//! `/api/v1/reverseproxy/trusted_ips`: which peers' `X-Forwarded-For` is believed, besides
+//! loopback peers (trusted unless `--no-trust-loopback-proxy`).
 
 mod certs;
 
@@ -60,8 +61,13 @@ async fn trusted_ips_need_an_admin_and_a_writable_token() {
     .await;
 }
 
+/// A server that trusts only the listed proxies, not loopback peers.
+async fn without_loopback_trust() -> TestServer {
+    TestServer::start_with(|config| config.trust_loopback_proxy = false).await
+}
+
 #[tokio::test]
-async fn a_fresh_server_trusts_no_proxy() {
+async fn a_fresh_server_lists_no_proxy() {
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
 
@@ -82,8 +88,23 @@ async fn trusted_ips_are_kept_exactly_as_sent() {
 }
 
 #[tokio::test]
-async fn x_forwarded_for_from_an_untrusted_peer_is_ignored() {
+async fn a_loopback_peer_is_a_trusted_proxy_by_default() {
     let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+
+    let seen = seen_ip(&server, &owner, Some("6.6.6.6, 203.0.113.9")).await;
+
+    assert_eq!(seen, "203.0.113.9");
+    assert_eq!(
+        seen_ip(&server, &owner, None).await,
+        "127.0.0.1",
+        "no header: the peer itself"
+    );
+}
+
+#[tokio::test]
+async fn x_forwarded_for_from_an_untrusted_peer_is_ignored() {
+    let server = without_loopback_trust().await;
     let owner = server.owner_token().await;
 
     let seen = seen_ip(&server, &owner, Some("203.0.113.9")).await;
@@ -93,7 +114,7 @@ async fn x_forwarded_for_from_an_untrusted_peer_is_ignored() {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_client_is_the_right_most_untrusted_address() {
-    let server = TestServer::start().await;
+    let server = without_loopback_trust().await;
     let owner = server.owner_token().await;
 
     trust(&server, &owner, "# the proxy\n127.0.0.1\n").await;
@@ -121,8 +142,6 @@ async fn behind_a_trusted_proxy_the_client_is_the_right_most_untrusted_address()
 #[tokio::test]
 async fn a_malformed_x_forwarded_for_from_a_trusted_proxy_is_400() {
     let server = TestServer::start().await;
-    let owner = server.owner_token().await;
-    trust(&server, &owner, "# the proxy\n127.0.0.1\n").await;
 
     let answer = server
         .via_proxy(
@@ -139,7 +158,7 @@ async fn a_malformed_x_forwarded_for_from_a_trusted_proxy_is_400() {
 
 #[tokio::test]
 async fn trusting_a_proxy_that_would_lock_you_out_is_refused() {
-    let server = TestServer::start().await;
+    let server = without_loopback_trust().await;
     let owner = server.owner_token().await;
     let (code, _) = server
         .post(

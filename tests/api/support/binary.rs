@@ -44,8 +44,9 @@ impl Served {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some((_, rest)) = line.split_once("listening on ") {
+                    // Text lines end the address with a space, JSON ones with a quote.
                     let addr = rest
-                        .split_whitespace()
+                        .split(|c: char| c.is_whitespace() || c == '"')
                         .next()
                         .unwrap_or_default()
                         .to_owned();
@@ -64,6 +65,11 @@ impl Served {
             base: format!("http://{addr}"),
             log,
         }
+    }
+
+    /// What the server has logged so far.
+    pub fn logged(&self) -> String {
+        self.log.lock().unwrap().clone()
     }
 
     pub fn pid(&self) -> u32 {

@@ -8,6 +8,7 @@ mod browser;
 mod expect;
 mod fixtures;
 mod jobs;
+pub mod nginx;
 pub mod pebble;
 mod releases;
 mod server;

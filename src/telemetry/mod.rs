@@ -1,8 +1,10 @@
 //! Logging: text or JSON lines on stderr, filtered `RUST_LOG`-style, written by a background
 //! thread so a request never waits for the terminal or the log collector; the same lines in
 //! boxd's own log file ([`box_log`]), which `/system/logs/box` serves; and the request span.
+//! [`metrics`] has the Prometheus metrics.
 
 mod box_log;
+pub mod metrics;
 
 pub use box_log::box_log_path;
 
@@ -129,7 +131,8 @@ pub fn request_span<B>(req: &Request<B>) -> Span {
 pub fn log_response<B>(response: &Response<B>, latency: Duration, _: &Span) {
     tracing::info!(
         status = response.status().as_u16(),
-        latency_ms = latency.as_secs_f64() * 1000.0,
+        // Microsecond precision, without a float's trailing noise.
+        latency_ms = latency.as_micros() as f64 / 1000.0,
         "finished processing request"
     );
 }
