@@ -7,7 +7,7 @@ use boxd::{admin, app, state, store, telemetry};
 use clap::Parser;
 use tokio::net::TcpListener;
 
-// glibc's malloc keeps the memory of bursts (argon2's 19 MiB blocks, many connections) for the
+// glibc's malloc keeps the memory of bursts (argon2's blocks, many connections) for the
 // life of the process; mimalloc hands freed pages back to the system.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -50,8 +50,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("cannot open the log file in the data dir")?;
     app::raise_open_files_limit();
     let listen = config.listen;
-    let mut state = state::AppState::start(config).await?;
-    state.box_log = logs.box_log();
+    let state = state::AppState::start(config, logs.box_log()).await?;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

@@ -33,8 +33,20 @@ use crate::updater::Updater;
 use crate::updater::schedule::AutoupdatePattern;
 use crate::users::{Accounts, Activation, Links};
 
+/// What every handler and job shares. One `Arc`: the router clones the state for each request,
+/// and one reference count is cheaper than one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub db: SqlitePool,
     pub config: Arc<Config>,
     /// The platform settings, in memory.
@@ -104,8 +116,9 @@ impl AppState {
         }
     }
 
-    /// Opens the store (running migrations) and records `cloudron.start`.
-    pub async fn start(config: Config) -> anyhow::Result<Self> {
+    /// Opens the store (running migrations) and records `cloudron.start`. `box_log` is boxd's
+    /// own log file, when this process writes one.
+    pub async fn start(config: Config, box_log: Option<Arc<LiveLog>>) -> anyhow::Result<Self> {
         // A bad --acme-ca-file stops the start before anything is recorded.
         let certs = Certs::new(&config.certs)?;
         let db = store::connect(&config.database_url).await?;
@@ -146,7 +159,7 @@ impl AppState {
         .await?;
         let revision = Revision::open(&config.database_url).await?;
         let settings = Arc::new(Settings::new(db.clone()));
-        Ok(Self {
+        Ok(Self(Arc::new(Shared {
             external_ldap: ExternalLdap::new(settings.clone(), &config.external_ldap),
             settings,
             auth_cache: Arc::default(),
@@ -159,7 +172,7 @@ impl AppState {
             autoupdate_pattern: Arc::new(watch::Sender::new(pattern)),
             directory_server: Arc::new(Directory::new(directory_server)),
             mailer: Mailer::new(config.mail.clone()),
-            box_log: None,
+            box_log,
             log_streams: StreamLimits::new(config.max_log_streams, config.max_log_streams_per_user),
             throttle: Arc::new(Throttle::new(config.clock.clone())),
             config: Arc::new(config),
@@ -169,6 +182,6 @@ impl AppState {
             http,
             upload_slots: Arc::new(Semaphore::new(UPLOAD_SLOTS)),
             shutdown,
-        })
+        })))
     }
 }

@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, Request, header};
@@ -54,7 +53,7 @@ pub struct ConnectionLimits {
 /// and waits at most `grace` for requests in flight.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: super::App,
     network: Arc<Network>,
     limits: ConnectionLimits,
     shutdown: CancellationToken,
@@ -156,7 +155,7 @@ impl Drop for InFlight {
 /// The service of one connection: the peer address for the extractors, the guarded body, and
 /// `Connection: close` when the body was left unread.
 fn per_request(
-    app: Router,
+    app: super::App,
     peer: SocketAddr,
     activity: Arc<Activity>,
 ) -> impl tower::Service<

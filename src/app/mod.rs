@@ -5,21 +5,25 @@ mod http;
 
 pub use http::raise_open_files_limit;
 
+use std::convert::Infallible;
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tower::ServiceBuilder;
+use tower::util::BoxCloneSyncService;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -227,7 +231,10 @@ pub fn openapi_json() -> String {
     json
 }
 
-pub fn router(state: AppState) -> Router {
+/// The app as connections call it: the router inside the layers every request passes.
+pub type App = BoxCloneSyncService<Request, Response, Infallible>;
+
+pub fn router(state: AppState) -> App {
     let Routes {
         public,
         protected,
@@ -300,18 +307,22 @@ pub fn router(state: AppState) -> Router {
                 // Failures are logged once, where the error is rendered.
                 .on_failure(()),
         )
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state.clone());
+    // Around the whole router rather than with `Router::layer`, which wraps (and clones, per
+    // request) every route in each layer: these need no route.
+    let app = ServiceBuilder::new()
+        .option_layer(cors(&state.config.cors_origins))
+        .layer(browser_header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(browser_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(browser_header(header::CACHE_CONTROL, "no-store"))
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             header::COOKIE,
-        ]));
-    let router = with_browser_headers(router);
-    let router = match cors(&state.config.cors_origins) {
-        Some(cors) => router.layer(cors),
-        None => router,
-    };
-    router.with_state(state)
+        ]))
+        .layer(SetRequestIdLayer::x_request_id(telemetry::NewRequestId))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .service(router);
+    BoxCloneSyncService::new(app)
 }
 
 /// The API docs page loads its own scripts and styles only, and may not be framed.
@@ -320,20 +331,11 @@ const DOCS_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'sel
 
 /// What every response tells browsers, unless the route said otherwise: keep no copy (tokens
 /// and secrets come in bodies), do not guess types, send no referrer.
-fn with_browser_headers(router: Router<AppState>) -> Router<AppState> {
-    router
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
+fn browser_header(
+    name: header::HeaderName,
+    value: &'static str,
+) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
 /// CORS for the origins of `--cors-origin` only; none by default.
@@ -360,7 +362,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = AppState::start(config).await?;
+    let state = AppState::start(config, None).await?;
     run(state, listener, shutdown).await
 }
 

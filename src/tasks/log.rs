@@ -3,6 +3,7 @@
 //! `<ISO time with microseconds> <message>`. Messages are escaped, so a newline or a control
 //! character inside one cannot forge another record.
 
+use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -153,6 +154,12 @@ impl LiveLog {
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<LogLine> {
+        // Under the writers' lock, as appends only send lines when someone follows: a line is
+        // in the file before the subscription, or sent after it.
+        let _open = self
+            .open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         self.live.subscribe()
     }
 
@@ -175,28 +182,48 @@ impl LiveLog {
 
     /// Appends one record, answering a failure (the writer of boxd's own log cannot log it).
     pub fn append(&self, message: &str) -> std::io::Result<()> {
-        let escaped = escape(message);
+        self.append_all([message])
+    }
+
+    /// Appends lines with one write: the busy log of the server itself batches its lines.
+    pub fn append_all<'m>(
+        &self,
+        messages: impl IntoIterator<Item = &'m str>,
+    ) -> std::io::Result<()> {
         let mut open = self
             .open
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        // Record ids must rise strictly, even for two records in the same microsecond.
-        let micros = Utc::now().timestamp_micros().max(open.last + 1);
-        open.last = micros;
-        let time = DateTime::from_timestamp_micros(micros).unwrap_or_default();
-        let line = format!(
-            "{} {escaped}\n",
-            time.to_rfc3339_opts(SecondsFormat::Micros, true)
-        );
-        let written = open.file.write_all(line.as_bytes());
-        open.len += u64::try_from(line.len()).unwrap_or_default();
-        let data = record_json(&self.source, micros, &unescape(&escaped)).into();
-        // Nobody following is fine.
-        let _ = self.live.send(LogLine {
-            micros,
-            data,
-            end: Some(open.len),
-        });
+        let following = self.live.receiver_count() > 0;
+        let mut text = String::new();
+        let mut live = Vec::new();
+        for message in messages {
+            let escaped = escape(message);
+            // Record ids must rise strictly, even for two records in the same microsecond.
+            let micros = Utc::now().timestamp_micros().max(open.last + 1);
+            open.last = micros;
+            let time = DateTime::from_timestamp_micros(micros).unwrap_or_default();
+            let _ = writeln!(
+                text,
+                "{} {escaped}",
+                time.to_rfc3339_opts(SecondsFormat::Micros, true)
+            );
+            if following {
+                let end = open.len + u64::try_from(text.len()).unwrap_or_default();
+                live.push((micros, escaped, end));
+            }
+        }
+        let written = open.file.write_all(text.as_bytes());
+        open.len += u64::try_from(text.len()).unwrap_or_default();
+        for (micros, escaped, end) in live {
+            let data = record_json(&self.source, micros, &unescape(&escaped)).into();
+            // Nobody following is fine.
+            let _ = self.live.send(LogLine {
+                micros,
+                data,
+                end: Some(end),
+            });
+        }
         written?;
         match self.rotation {
             Some(rotation) if open.len >= rotation.max_bytes => {

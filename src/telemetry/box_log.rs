@@ -5,7 +5,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::tasks::log::{LiveLog, Rotation};
 
@@ -23,18 +22,37 @@ pub(super) fn open(data_dir: &Path) -> std::io::Result<LiveLog> {
     LiveLog::append_rotating(box_log_path(data_dir), "box", ROTATION)
 }
 
-/// The writer the log's background thread calls once per formatted line.
+/// Lines held before a write, at most: the log's background thread flushes whenever it has
+/// nothing more to write, so this only bounds a burst.
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// The writer the log's background thread calls once per formatted line. It holds the lines
+/// and appends them in one write when flushed (or when a burst fills [`BATCH_BYTES`]).
+/// The log stamps each record with its own time: lines come without one, or with one it
+/// replaces (the lines of stderr, shared).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stamp {
+    Add,
+    Replace,
+}
+
 pub(super) struct Writer {
     log: Arc<LiveLog>,
+    stamp: Stamp,
+    pending: Vec<String>,
+    pending_bytes: usize,
     /// The log cannot report its own failures through itself: the first goes to stderr.
-    failed: AtomicBool,
+    failed: bool,
 }
 
 impl Writer {
-    pub(super) fn new(log: &Arc<LiveLog>) -> Self {
+    pub(super) fn new(log: &Arc<LiveLog>, stamp: Stamp) -> Self {
         Self {
             log: log.clone(),
-            failed: AtomicBool::new(false),
+            stamp,
+            pending: Vec::new(),
+            pending_bytes: 0,
+            failed: false,
         }
     }
 }
@@ -42,15 +60,28 @@ impl Writer {
 impl Write for Writer {
     fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
         let text = String::from_utf8_lossy(line);
-        if let Err(err) = self.log.append(text.trim())
-            && !self.failed.swap(true, Ordering::Relaxed)
-        {
-            eprintln!("boxd: cannot write its log file: {err}");
+        let text = match self.stamp {
+            Stamp::Add => &text,
+            Stamp::Replace => text.split_once(' ').map_or(&*text, |(_, rest)| rest),
+        };
+        let text = text.trim().to_owned();
+        self.pending_bytes += text.len();
+        self.pending.push(text);
+        if self.pending_bytes >= BATCH_BYTES {
+            self.flush()?;
         }
         Ok(line.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
+        let appended = self.log.append_all(self.pending.iter().map(String::as_str));
+        self.pending.clear();
+        self.pending_bytes = 0;
+        if let Err(err) = appended
+            && !std::mem::replace(&mut self.failed, true)
+        {
+            eprintln!("boxd: cannot write its log file: {err}");
+        }
         Ok(())
     }
 }

@@ -8,13 +8,14 @@ pub mod metrics;
 
 pub use box_log::box_log_path;
 
-use std::io::IsTerminal;
+use std::io::{BufWriter, IsTerminal, Stderr, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::MatchedPath;
-use axum::http::{Request, Response};
+use axum::http::{HeaderValue, Request, Response};
+use tower_http::request_id::{MakeRequestId, RequestId};
 use tracing::Span;
 use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::layer::SubscriberExt;
@@ -51,45 +52,77 @@ impl LogGuard {
 /// Installs the global subscriber; `RUST_LOG` overrides the default of `info`. With a data dir,
 /// every line also goes to `<data-dir>/logs/box.log` (as text, whatever `format`).
 pub fn init(format: LogFormat, data_dir: Option<&Path>) -> std::io::Result<LogGuard> {
-    let (writer, guard) = non_blocking("boxd-log").finish(std::io::stderr());
-    let dropped = writer.error_counter();
-    let stderr = match format {
-        LogFormat::Text => fmt::layer()
-            .with_writer(writer)
-            .with_ansi(std::io::stderr().is_terminal())
-            .boxed(),
-        LogFormat::Json => fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_writer(writer)
-            .boxed(),
-    };
-    let mut writers = vec![guard];
-    let (file, box_log) = match data_dir {
-        Some(dir) => {
-            let log = Arc::new(box_log::open(dir)?);
-            let (writer, guard) = non_blocking("boxd-log-file").finish(box_log::Writer::new(&log));
-            writers.push(guard);
-            // The file's writer stamps each record with its own time.
-            let layer = fmt::layer()
-                .with_writer(writer)
-                .with_ansi(false)
-                .without_time();
-            (Some(layer), Some(log))
-        }
-        None => (None, None),
-    };
+    // Buffered: the writer's thread flushes whenever its queue is empty, so a busy server writes
+    // many lines per system call and a quiet one each line at once.
+    let stderr = BufWriter::with_capacity(64 * 1024, std::io::stderr());
+    let box_log = data_dir.map(box_log::open).transpose()?.map(Arc::new);
+    let terminal = std::io::stderr().is_terminal();
     let spec = std::env::var(EnvFilter::DEFAULT_ENV).ok();
-    tracing_subscriber::registry()
-        .with(filter(spec.as_deref()))
-        .with(stderr)
-        .with(file)
-        .init();
+    let registry = tracing_subscriber::registry().with(filter(spec.as_deref()));
+    let (dropped, writers) = match (&box_log, format) {
+        // The usual case, a service's plain text: each line is formatted once and written to
+        // both by one thread.
+        (Some(log), LogFormat::Text) if !terminal => {
+            let tee = Tee {
+                stderr,
+                file: box_log::Writer::new(log, box_log::Stamp::Replace),
+            };
+            let (writer, guard) = non_blocking("boxd-log").finish(tee);
+            let dropped = writer.error_counter();
+            registry
+                .with(fmt::layer().with_writer(writer).with_ansi(false))
+                .init();
+            (dropped, vec![guard])
+        }
+        _ => {
+            let (writer, guard) = non_blocking("boxd-log").finish(stderr);
+            let dropped = writer.error_counter();
+            let stderr = match format {
+                LogFormat::Text => fmt::layer().with_writer(writer).with_ansi(terminal).boxed(),
+                LogFormat::Json => fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_writer(writer)
+                    .boxed(),
+            };
+            let mut writers = vec![guard];
+            let file = box_log.as_ref().map(|log| {
+                let writer = box_log::Writer::new(log, box_log::Stamp::Add);
+                let (writer, guard) = non_blocking("boxd-log-file").finish(writer);
+                writers.push(guard);
+                fmt::layer()
+                    .with_writer(writer)
+                    .with_ansi(false)
+                    .without_time()
+            });
+            registry.with(stderr).with(file).init();
+            (dropped, writers)
+        }
+    };
     Ok(LogGuard {
         _writers: writers,
         dropped,
         box_log,
     })
+}
+
+/// Text lines for stderr and for boxd's own log file.
+struct Tee {
+    stderr: BufWriter<Stderr>,
+    file: box_log::Writer,
+}
+
+impl Write for Tee {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        self.file.write_all(line)?;
+        self.stderr.write_all(line)?;
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()?;
+        self.stderr.flush()
+    }
 }
 
 fn non_blocking(thread: &str) -> NonBlockingBuilder {
@@ -109,6 +142,21 @@ fn filter(spec: Option<&str>) -> EnvFilter {
     match "ldap3_proto=off".parse() {
         Ok(quiet) => filter.add_directive(quiet),
         Err(_) => filter,
+    }
+}
+
+/// A UUID v4 for each request without an `X-Request-Id`, from the thread's RNG: an id needs to be
+/// unique, not secret, and a system call per request (as `getrandom` is) is most of its cost.
+#[derive(Clone, Copy)]
+pub struct NewRequestId;
+
+impl MakeRequestId for NewRequestId {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut text = uuid::Uuid::encode_buffer();
+        HeaderValue::from_str(id.hyphenated().encode_lower(&mut text))
+            .ok()
+            .map(RequestId::new)
     }
 }
 
@@ -168,5 +216,17 @@ mod tests {
         }
         assert!(enabled(Some("trace"), false, Level::TRACE));
         assert!(enabled(None, false, Level::INFO) && !enabled(None, false, Level::TRACE));
+    }
+
+    #[test]
+    fn new_request_ids_are_distinct_version_4_uuids() {
+        let request = Request::new(());
+        let mut ids = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            let id = NewRequestId.make_request_id(&request).unwrap();
+            let id = uuid::Uuid::parse_str(id.header_value().to_str().unwrap()).unwrap();
+            assert_eq!(id.get_version_num(), 4);
+            assert!(ids.insert(id));
+        }
     }
 }

@@ -258,15 +258,20 @@ mod tests {
             #![proptest_config(ProptestConfig::with_cases(1000))]
 
             /// Every pattern is accepted or refused at once, whatever it is: a pattern that never
-            /// matches must not send the search for its next run on for years. The bound is
-            /// loose (a judgement takes microseconds) so a loaded machine does not fail it.
+            /// matches must not send the search for its next run on for years. The best of three
+            /// runs is timed, so a descheduled thread on a loaded machine does not count.
             #[test]
-            fn any_pattern_is_judged_within_a_second(fields in proptest::collection::vec(field(), 4..8)) {
+            fn any_pattern_is_judged_within_ten_milliseconds(fields in proptest::collection::vec(field(), 4..8)) {
                 let pattern = fields.join(" ");
-                let started = std::time::Instant::now();
-                let _ = AutoupdatePattern::new(&pattern);
-                let took = started.elapsed();
-                prop_assert!(took < std::time::Duration::from_secs(1), "{:?} took {:?}", pattern, took);
+                let took = (0..3)
+                    .map(|_| {
+                        let started = std::time::Instant::now();
+                        let _ = AutoupdatePattern::new(&pattern);
+                        started.elapsed()
+                    })
+                    .min()
+                    .unwrap();
+                prop_assert!(took < std::time::Duration::from_millis(10), "{:?} took {:?}", pattern, took);
             }
         }
     }

@@ -125,3 +125,13 @@ impl Served {
         }
     }
 }
+
+/// A test that ends, passing or failing, leaves no server behind.
+impl Drop for Served {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

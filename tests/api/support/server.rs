@@ -65,7 +65,7 @@ impl TestServer {
         let http = client();
         let mut config = Config::for_tests(dir.path());
         adjust(&mut config);
-        let state = AppState::start(config).await.unwrap();
+        let state = AppState::start(config, None).await.unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
