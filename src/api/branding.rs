@@ -86,7 +86,7 @@ pub async fn set_branding_avatar(
     }
     let bytes = uploads::required_file(req, &state, "avatar").await?;
     let image = images::validate(bytes, ImageKind::Avatar)?;
-    store::images::put(&state.db, images::CLOUDRON_AVATAR, None, &image).await?;
+    store::images::put(&state.db, images::CLOUDRON_AVATAR, None, image).await?;
     Ok(Json(Empty {}))
 }
 

@@ -123,13 +123,13 @@ pub async fn required_file<S: Send + Sync>(
 
 /// Reads one multipart file field, refusing it as soon as it passes the size cap.
 async fn read_field(mut field: Field<'_>) -> Result<Vec<u8>, ApiError> {
-    // Grown in steps of at most a chunk past what arrived, never doubled to twice an image.
-    let mut bytes = Vec::new();
+    // Room for the largest image at once: memory is only taken as it is written, and the
+    // buffer is never copied to grow (which, chunk by chunk, left the heap fragmented).
+    let mut bytes = Vec::with_capacity(MAX_IMAGE_BYTES);
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
         if bytes.len() + chunk.len() > MAX_IMAGE_BYTES {
             return Err(ImageError::TooLarge.into());
         }
-        bytes.reserve_exact(chunk.len());
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)

@@ -1,28 +1,28 @@
 //! The router with its layers, and the serve loop with graceful shutdown; [`http`] serves the
 //! connections.
 
+mod headers;
 mod http;
+mod metrics;
 
 pub use http::raise_open_files_limit;
 
 use std::convert::Infallible;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderValue, header};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::get;
-use axum::{Extension, Router};
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -36,7 +36,9 @@ use crate::config::Config;
 use crate::error::{method_not_allowed_fallback, not_found_fallback, panic_response};
 use crate::state::AppState;
 use crate::{api, auth, jobs, ldap, mail, network, openapi, telemetry};
+use headers::{browser_header, cors};
 use http::ConnectionLimits;
+use metrics::serve_metrics;
 
 /// JSON bodies are small; image uploads raise this on their own routes.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -329,33 +331,6 @@ pub fn router(state: AppState) -> App {
 const DOCS_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
      frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-/// What every response tells browsers, unless the route said otherwise: keep no copy (tokens
-/// and secrets come in bodies), do not guess types, send no referrer.
-fn browser_header(
-    name: header::HeaderName,
-    value: &'static str,
-) -> SetResponseHeaderLayer<HeaderValue> {
-    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
-}
-
-/// CORS for the origins of `--cors-origin` only; none by default.
-fn cors(origins: &[HeaderValue]) -> Option<CorsLayer> {
-    if origins.is_empty() {
-        return None;
-    }
-    Some(
-        CorsLayer::new()
-            .allow_origin(AllowOrigin::list(origins.iter().cloned()))
-            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
-            .allow_headers([
-                header::AUTHORIZATION,
-                header::CONTENT_TYPE,
-                header::HeaderName::from_static("last-event-id"),
-            ])
-            .max_age(Duration::from_secs(3600)),
-    )
-}
-
 /// Opens the store and serves on `listener` until `shutdown` resolves.
 pub async fn serve(
     config: Config,
@@ -418,44 +393,6 @@ pub async fn run(
     state.db.close().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Serves `GET /metrics` on `--metrics-listen`, when set, until shutdown; its own listener, so
-/// the public proxy in front of the API never exposes it by accident.
-async fn serve_metrics(state: &AppState) -> anyhow::Result<Option<JoinHandle<()>>> {
-    let Some(listen) = state.config.metrics_listen else {
-        return Ok(None);
-    };
-    let handle = telemetry::metrics::recorder()?;
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen for metrics on {listen}"))?;
-    let addr = listener
-        .local_addr()
-        .context("the listener has no address")?;
-    tracing::info!(metrics.addr = %addr, "metrics at http://{addr}/metrics");
-    let app = Router::new()
-        .route("/metrics", get(api::metrics::get_metrics))
-        .fallback(not_found_fallback)
-        .layer(Extension(handle.clone()))
-        .with_state(state.clone());
-    let cancel = state.shutdown.clone();
-    Ok(Some(tokio::spawn(async move {
-        let server = axum::serve(listener, app).with_graceful_shutdown(cancel.cancelled_owned());
-        let mut server = std::pin::pin!(server.into_future());
-        let mut upkeep = tokio::time::interval(telemetry::metrics::UPKEEP_EVERY);
-        loop {
-            tokio::select! {
-                served = &mut server => {
-                    if let Err(err) = served {
-                        tracing::error!(error = %err, "the metrics listener failed");
-                    }
-                    return;
-                }
-                _ = upkeep.tick() => handle.run_upkeep(),
-            }
-        }
-    })))
 }
 
 #[cfg(test)]

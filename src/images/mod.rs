@@ -25,7 +25,7 @@ pub const MAX_AVATAR_SIDE: usize = 4096;
 pub const MAX_BACKGROUND_SIDE: usize = 8192;
 
 /// Uploads read at once; each holds up to an image in memory.
-pub const UPLOAD_SLOTS: usize = 4;
+pub const UPLOAD_SLOTS: usize = 2;
 
 /// What an image is for: each has its own limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +99,8 @@ pub enum Avatar {
 pub async fn set_avatar(accounts: Accounts<'_>, user_id: &str, avatar: Avatar) -> sqlx::Result<()> {
     let name = avatar_name(user_id);
     let mut tx = store::begin_write(accounts.db).await?;
-    let kind = match &avatar {
+    let upload = matches!(avatar, Avatar::Upload(_));
+    let kind = match avatar {
         Avatar::Upload(image) => {
             store::images::put(&mut *tx, &name, Some(user_id), image).await?;
             "custom"
@@ -107,7 +108,7 @@ pub async fn set_avatar(accounts: Accounts<'_>, user_id: &str, avatar: Avatar) -
         Avatar::Gravatar => "gravatar",
         Avatar::None => "",
     };
-    if !matches!(avatar, Avatar::Upload(_)) {
+    if !upload {
         store::images::delete(&mut *tx, &name).await?;
     }
     store::users::set_avatar(&mut *tx, user_id, kind).await?;
@@ -124,7 +125,7 @@ pub async fn set_background(
 ) -> sqlx::Result<()> {
     let name = background_name(user_id);
     match image {
-        Some(image) => store::images::put(accounts.db, &name, Some(user_id), &image).await?,
+        Some(image) => store::images::put(accounts.db, &name, Some(user_id), image).await?,
         None => store::images::delete(accounts.db, &name).await?,
     }
     // The profile reads whether there is one from the cached user.
@@ -154,7 +155,7 @@ pub async fn set_cloudron_background(
     image: Option<ImageRow>,
 ) -> sqlx::Result<()> {
     match image {
-        Some(image) => store::images::put(db, CLOUDRON_BACKGROUND, None, &image).await,
+        Some(image) => store::images::put(db, CLOUDRON_BACKGROUND, None, image).await,
         None => store::images::delete(db, CLOUDRON_BACKGROUND).await,
     }
 }

@@ -14,7 +14,7 @@ pub async fn put(
     db: impl SqliteExecutor<'_>,
     name: &str,
     user_id: Option<&str>,
-    image: &ImageRow,
+    image: ImageRow,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO images (name, user_id, content_type, etag, data) VALUES (?, ?, ?, ?, ?) \
@@ -23,9 +23,10 @@ pub async fn put(
     )
     .bind(name)
     .bind(user_id)
-    .bind(&image.content_type)
-    .bind(&image.etag)
-    .bind(&image.data)
+    .bind(image.content_type)
+    .bind(image.etag)
+    // Owned: a borrowed blob is copied once more on its way to SQLite.
+    .bind(image.data)
     .execute(db)
     .await
     .map(drop)
@@ -62,16 +63,14 @@ mod tests {
             etag: etag.into(),
             data: vec![1, 2],
         };
-        put(&db, "avatar/uid-1", Some("uid-1"), &image("a"))
+        put(&db, "avatar/uid-1", Some("uid-1"), image("a"))
             .await
             .unwrap();
-        put(&db, "avatar/uid-1", Some("uid-1"), &image("b"))
+        put(&db, "avatar/uid-1", Some("uid-1"), image("b"))
             .await
             .unwrap();
         assert_eq!(get(&db, "avatar/uid-1").await.unwrap().unwrap().etag, "b");
-        put(&db, "cloudron_avatar", None, &image("c"))
-            .await
-            .unwrap();
+        put(&db, "cloudron_avatar", None, image("c")).await.unwrap();
         sqlx::query("DELETE FROM users").execute(&db).await.unwrap();
         assert!(get(&db, "avatar/uid-1").await.unwrap().is_none());
         assert!(get(&db, "cloudron_avatar").await.unwrap().is_some());

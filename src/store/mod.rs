@@ -36,9 +36,13 @@ pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
         // Every acknowledged write must survive a power cut, not just a process crash.
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(Duration::from_secs(10))
+        // SQLite's page cache is per connection; the files stay in the OS's cache anyway.
+        .pragma("cache_size", "-512");
+    // Four: SQLite writes one at a time, reads are mostly served from memory, and every
+    // connection keeps a thread and a cache.
     let pool = SqlitePoolOptions::new()
-        .max_connections(8)
+        .max_connections(4)
         .connect_with(options)
         .await
         .with_context(|| format!("cannot open the database {url}"))?;

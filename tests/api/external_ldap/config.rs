@@ -36,14 +36,21 @@ async fn a_directory_that_answers_and_accepts_the_bind_is_saved() {
 async fn an_unreachable_server_is_a_424_and_nothing_is_stored() {
     let mut slapd = Slapd::start("").await;
     slapd.stop();
+    // A port held but not listening: connections are refused, and no other test's server can
+    // take it meanwhile (as one could take the port slapd left).
+    let closed = tokio::net::TcpSocket::new_v4().unwrap();
+    closed.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let url = format!("ldap://{}", closed.local_addr().unwrap());
+    let mut config = slapd.config();
+    config["url"] = json!(url);
     let server = TestServer::start().await;
     let owner = server.owner_token().await;
 
     let answer = server
-        .post("/api/v1/external_ldap/config", &owner, slapd.config())
+        .post("/api/v1/external_ldap/config", &owner, config)
         .await;
 
-    let expected = format!("Cannot reach the LDAP server at {}", slapd.url());
+    let expected = format!("Cannot reach the LDAP server at {url}");
     expect_error(answer, StatusCode::FAILED_DEPENDENCY, &expected);
     assert_eq!(stored_provider(&server, &owner).await, "noop");
 }

@@ -321,3 +321,60 @@ async fn twenty_parallel_large_uploads_are_all_answered() {
     let (_, profile) = server.get("/api/v1/profile", &owner).await;
     assert_eq!(profile["hasBackgroundImage"], true);
 }
+
+/// An upload that sends its headers and the start of its body, then stalls.
+async fn stalled_upload(server: &TestServer, token: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let addr = server.url("").trim_start_matches("http://").to_owned();
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/profile/background_image HTTP/1.1\r\nHost: x\r\n\
+         Authorization: Bearer {token}\r\n\
+         Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 4000000\r\n\r\n\
+         --b\r\nContent-Disposition: form-data; name=\"backgroundImage\"; filename=\"a.png\"\r\n\r\n"
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(&[0u8; 1024]).await.unwrap();
+    socket
+}
+
+#[tokio::test]
+async fn two_uploads_are_read_at_a_time_and_a_third_waits_then_gets_429() {
+    let server = TestServer::start().await;
+    let owner = server.owner_token().await;
+    let stalled = [
+        stalled_upload(&server, &owner).await,
+        stalled_upload(&server, &owner).await,
+    ];
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    let started = std::time::Instant::now();
+    let (content_type, body) = form("backgroundImage", "b.png", "image/png", &png(8, 8));
+    let response = server
+        .http
+        .post(server.url("/api/v1/profile/background_image"))
+        .bearer_auth(&owner)
+        .header(CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let waited = started.elapsed();
+    assert!(waited >= std::time::Duration::from_secs(4), "{waited:?}");
+
+    drop(stalled);
+    let (code, _) = server
+        .upload(
+            "/api/v1/profile/background_image",
+            &owner,
+            form("backgroundImage", "b.png", "image/png", &png(8, 8)),
+        )
+        .await;
+    assert_eq!(
+        code,
+        StatusCode::OK,
+        "the slots are free once those uploads end"
+    );
+}
