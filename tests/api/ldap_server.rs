@@ -692,8 +692,9 @@ async fn unknown_inactive_and_wrong_binds_take_the_same_time() {
     dir.server
         .put(&path, &dir.owner, json!({"active": false}))
         .await;
-    // Three of each: nine failures stay under the throttle's ten.
-    let median = |dn: &'static str, password: &'static str| {
+    // Three of each: nine failures stay under the throttle's ten. The fastest of each counts:
+    // other tests running at once only ever add time.
+    let fastest = |dn: &'static str, password: &'static str| {
         let dir = &dir;
         async move {
             let mut times = Vec::new();
@@ -702,16 +703,15 @@ async fn unknown_inactive_and_wrong_binds_take_the_same_time() {
                 assert_eq!(dir.bind(dn, password).await, INVALID_CREDENTIALS, "{dn}");
                 times.push(started.elapsed());
             }
-            times.sort();
-            times[1]
+            times.into_iter().min().unwrap()
         }
     };
-    let wrong = median("cn=bob,ou=users,dc=cloudron", "wrong password").await;
-    let unknown = median("cn=nobody,ou=users,dc=cloudron", "wrong password").await;
-    let inactive = median("cn=carol,ou=users,dc=cloudron", USER_PASSWORD).await;
+    let wrong = fastest("cn=bob,ou=users,dc=cloudron", "wrong password").await;
+    let unknown = fastest("cn=nobody,ou=users,dc=cloudron", "wrong password").await;
+    let inactive = fastest("cn=carol,ou=users,dc=cloudron", USER_PASSWORD).await;
 
     println!(
-        "median failed bind: wrong password {wrong:?}, unknown user {unknown:?}, inactive user {inactive:?}"
+        "fastest failed bind: wrong password {wrong:?}, unknown user {unknown:?}, inactive user {inactive:?}"
     );
     assert!(
         unknown.min(inactive) * 3 > wrong,
