@@ -115,10 +115,20 @@ impl Delivery<'_> {
 }
 
 /// A recipient address as a user manager typed it.
-fn recipient(address: &str) -> Result<lettre::Address, UserError> {
-    rules::normalize_email("email", address)?
+fn parse_address(text: &str) -> Result<lettre::Address, UserError> {
+    rules::normalize_email("email", text)?
         .parse()
         .map_err(|_| UserError::Invalid("email is not a valid email address".into()))
+}
+
+/// Where a link is mailed, if it is: a valid address, with a relay configured to send to it.
+fn recipient(links: &Links, delivery: Delivery<'_>) -> Result<Option<lettre::Address>, UserError> {
+    let Delivery::Mailed(text) = delivery else {
+        return Ok(None);
+    };
+    let to = parse_address(text)?;
+    links.mailer.ensure_configured()?;
+    Ok(Some(to))
 }
 
 /// An invite link for a user who has not set up the account yet; recorded as `user.update`.
@@ -129,13 +139,7 @@ pub async fn invite(
     user_id: &str,
     delivery: Delivery<'_>,
 ) -> Result<Option<String>, UserError> {
-    let to = match delivery {
-        Delivery::Mailed(address) => Some(recipient(address)?),
-        Delivery::Shown => None,
-    };
-    if to.is_some() {
-        links.mailer.ensure_configured()?;
-    }
+    let to = recipient(links, delivery)?;
     let mut tx = store::begin_write(&links.db).await?;
     let target = manageable(&mut tx, by.user, user_id).await?;
     ensure_local(&target)?;
@@ -180,13 +184,7 @@ pub async fn reset(
     user_id: &str,
     delivery: Delivery<'_>,
 ) -> Result<Option<String>, UserError> {
-    let to = match delivery {
-        Delivery::Mailed(address) => Some(recipient(address)?),
-        Delivery::Shown => None,
-    };
-    if to.is_some() {
-        links.mailer.ensure_configured()?;
-    }
+    let to = recipient(links, delivery)?;
     let mut tx = store::begin_write(&links.db).await?;
     let target = manageable(&mut tx, by.user, user_id).await?;
     not_yourself(
@@ -296,7 +294,7 @@ async fn mail_reset(links: &Links, identifier: &str) -> Result<(), UserError> {
         "" => user.email.as_str(),
         fallback => fallback,
     };
-    let to = recipient(address)?;
+    let to = parse_address(address)?;
     let mut tx = store::begin_write(&links.db).await?;
     let secret = links.issue(&mut tx, &user, Purpose::Reset).await?;
     let email = reset_email(links, &user, to, &links.reset_url(&secret)).await?;
